@@ -1,0 +1,1 @@
+"""The `rmdm` command line: one entry point that dispatches to puzzles, data_gen and solver."""

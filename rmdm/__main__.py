@@ -1,0 +1,3 @@
+from rmdm.cli import main
+
+raise SystemExit(main())
