@@ -1,0 +1,164 @@
+"""Reading Sudoku text: the one-line form and the n-line grid form.
+
+One line: n*n characters row by row, `.` or `0` for a blank, digits above 9 as A..G
+(case-insensitive). Grid form: n lines of n cells each; spaces and the separators `|`,
+`-`, `+` are ignored, and lines made only of separators are skipped. In both forms `#`
+and `//` start a comment that runs to the end of the line, and blank lines are ignored.
+Every error is a `ParseError` naming the line and column (1-based) of the problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+from puzzles.errors import ParseError
+
+from .shape import DIGIT_CHARS, Sudoku, SudokuShape
+
+_SEPARATORS = frozenset(" \t\r\f\v|-+")
+_BLANKS = frozenset(".0")
+_VALUES = {ch: i + 1 for i, ch in enumerate(DIGIT_CHARS)} | {
+    ch.lower(): i + 1 for i, ch in enumerate(DIGIT_CHARS) if ch.isalpha()
+}
+
+# A cell read from text: (value, line, column), 1-based positions.
+_Cell = tuple[int, int, int]
+
+
+def _strip_comment(line: str) -> str:
+    cut = len(line)
+    for marker in ("#", "//"):
+        at = line.find(marker)
+        if at != -1:
+            cut = min(cut, at)
+    return line[:cut]
+
+
+def _read_cells(line: str, line_no: int) -> list[_Cell]:
+    cells = []
+    for col, ch in enumerate(_strip_comment(line), start=1):
+        if ch in _SEPARATORS:
+            continue
+        if ch in _BLANKS:
+            cells.append((0, line_no, col))
+        elif ch in _VALUES:
+            cells.append((_VALUES[ch], line_no, col))
+        else:
+            raise ParseError(f"unexpected character {ch!r} in a Sudoku", line=line_no, column=col)
+    return cells
+
+
+def _shape_for(count: int, shape: SudokuShape | None, what: str, line: int) -> SudokuShape:
+    if shape is not None:
+        if count != shape.cells:
+            raise ParseError(f"{what} has {count} cells, expected {shape.cells} for {shape}", line=line)
+        return shape
+    found = SudokuShape.for_cells(count)
+    if found is None:
+        raise ParseError(
+            f"{what} has {count} cells, which is not a Sudoku size (16, 36, 64, 81, 144 or 256)",
+            line=line,
+        )
+    return found
+
+
+def _cells_to_sudoku(cells: list[_Cell], shape: SudokuShape, check_conflicts: bool) -> Sudoku:
+    n = shape.n
+    for value, line, col in cells:
+        if value > n:
+            raise ParseError(
+                f"digit {DIGIT_CHARS[value - 1]!r} ({value}) is out of range for {shape}",
+                line=line,
+                column=col,
+            )
+    grid = np.array([value for value, _, _ in cells], dtype=np.int8).reshape(n, n)
+    if check_conflicts:
+        _check_conflicts(grid, shape, cells)
+    return Sudoku(shape, grid)
+
+
+def _check_conflicts(grid: np.ndarray, shape: SudokuShape, cells: list[_Cell]) -> None:
+    n = shape.n
+    seen: dict[tuple[str, int, int], int] = {}
+    for cell, value in enumerate(grid.ravel().tolist()):
+        if not value:
+            continue
+        r, c = divmod(cell, n)
+        for kind, index in (("row", r), ("column", c), ("box", shape.box_of(r, c))):
+            other = seen.setdefault((kind, index, value), cell)
+            if other != cell:
+                orow, ocol = divmod(other, n)
+                _, line, col = cells[cell]
+                raise ParseError(
+                    f"clue {DIGIT_CHARS[value - 1]} at r{r + 1}c{c + 1} conflicts with the same "
+                    f"clue at r{orow + 1}c{ocol + 1} ({kind} {index + 1})",
+                    line=line,
+                    column=col,
+                )
+
+
+def parse_sudoku(
+    text: str, shape: SudokuShape | None = None, *, check_conflicts: bool = True, first_line: int = 1
+) -> Sudoku:
+    """Read one Sudoku in the one-line or the grid form (module docstring).
+
+    The size comes from the cell count unless `shape` is given. With `check_conflicts`
+    (the default) two equal clues in a row, column or box are an error; pass False to
+    read an answer that may be wrong. `first_line` numbers the first line of `text` in
+    error messages.
+    """
+    if not isinstance(text, str):
+        raise ParseError(f"expected text, got {type(text).__name__}")
+    rows: list[tuple[int, list[_Cell]]] = []
+    for line_no, line in enumerate(text.splitlines(), start=first_line):
+        cells = _read_cells(line, line_no)
+        if cells:
+            rows.append((line_no, cells))
+    if not rows:
+        raise ParseError("no Sudoku found (the text is empty or only comments)", line=first_line)
+    if len(rows) == 1:
+        line_no, cells = rows[0]
+        return _cells_to_sudoku(cells, _shape_for(len(cells), shape, "the line", line_no), check_conflicts)
+    if shape is None:
+        # n from the number of rows, else from the first row's width (to name a stray line).
+        shape = SudokuShape.for_cells(len(rows) ** 2) or SudokuShape.for_cells(len(rows[0][1]) ** 2)
+        if shape is None:
+            raise ParseError(
+                f"found {len(rows)} lines of cells; the grid form needs n lines of n cells "
+                "(n = 4, 6, 8, 9, 12 or 16), the one-line form a single line",
+                line=rows[0][0],
+            )
+    n = shape.n
+    if len(rows) != n:
+        raise ParseError(
+            f"grid has {len(rows)} rows, expected {n} for {shape}",
+            line=rows[n][0] if len(rows) > n else rows[-1][0],
+        )
+    for line_no, cells in rows:
+        if len(cells) != n:
+            raise ParseError(f"grid row has {len(cells)} cells, expected {n}", line=line_no)
+    return _cells_to_sudoku([c for _, cells in rows for c in cells], shape, check_conflicts)
+
+
+def _parse_line(line: str, line_no: int, shape: SudokuShape | None, check_conflicts: bool) -> Sudoku:
+    cells = _read_cells(line, line_no)
+    return _cells_to_sudoku(cells, _shape_for(len(cells), shape, "the line", line_no), check_conflicts)
+
+
+def iter_sudoku_lines(
+    lines: Iterable[str], shape: SudokuShape | None = None, *, check_conflicts: bool = True
+) -> Iterator[tuple[int, Sudoku | ParseError]]:
+    """One puzzle per line: yields (line number, Sudoku or the ParseError for that line).
+
+    Blank and comment-only lines are skipped; errors name their own line number.
+    """
+    for line_no, line in enumerate(lines, start=1):
+        line = line.rstrip("\r\n")
+        if not _strip_comment(line).strip():
+            continue
+        try:
+            yield line_no, _parse_line(line, line_no, shape, check_conflicts)
+        except ParseError as err:
+            yield line_no, err
