@@ -1,0 +1,260 @@
+"""The web app: watch a recursive masked diffusion model solve Sudoku and Countdown.
+
+    python app.py                      # http://127.0.0.1:7860, local only
+    python app.py --host 0.0.0.0 --port 8080
+    rmdm app --checkpoint runs/my-model   # also offer a checkpoint directory of your own
+
+Offline by design: analytics are off before gradio is imported, the theme uses system
+fonts, nothing is shared. GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are respected. The
+handlers live in solver/ui (plain functions, tested without a browser); this file lays
+out the page and wires events.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: no calls home
+os.environ.setdefault("NO_PROXY", "localhost,127.0.0.1,::1")
+
+import gradio as gr  # noqa: E402
+
+from rmdm.app_cmd import add_arguments  # noqa: E402
+from solver.ui import countdown_tab, render, sudoku_tab  # noqa: E402
+from solver.ui.examples import countdown_examples, sudoku_examples  # noqa: E402
+from solver.ui.models import ModelShelf, solve_rates  # noqa: E402
+from solver.ui.playback import POLICIES, SPEEDS, Limits, SolveSettings, replay  # noqa: E402
+
+log = logging.getLogger("rmdm.app")
+
+LEVELS = ("easy", "medium", "hard", "extreme")
+SYSTEM_FONTS = ["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"]
+MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "Liberation Mono", "monospace"]
+INTRO = (
+    "# Watching a diffusion model think\n"
+    "A small **recursive masked diffusion model** fills in a puzzle: it starts with every blank masked, and at "
+    "each denoising step runs its shared core block several times (*loops*) before committing the cells it is "
+    "surest of. Violet cells show its current guess (darker = more confident), amber cells were just committed. "
+    "A symbolic verifier checks the answer; the exact solver is there to compare."
+)
+
+
+def theme() -> gr.themes.Base:
+    """The default look with system fonts only, so the page fetches no font from anywhere."""
+    return gr.themes.Default(primary_hue="indigo", neutral_hue="slate", font=SYSTEM_FONTS, font_mono=MONO_FONTS)
+
+
+def _slider(run, index: int):
+    count = len(run.frames) if run is not None else 1
+    return gr.Slider(minimum=0, maximum=max(1, count - 1), value=index, step=1)
+
+
+def _stream(handler):
+    """Wrap a handler yielding (html, caption, verdict, index, run) for gradio: a slider update for
+    the index, and any unexpected error shown as a message (logged here) instead of a trace."""
+
+    def run(*args):
+        try:
+            for html, caption, verdict, index, state in handler(*args):
+                yield html, caption, verdict, _slider(state, index), state
+        except Exception as err:  # noqa: BLE001 - the user sees a message, the log the traceback
+            log.exception("solve failed")
+            message = render.verdict_box("bad", f"Something went wrong: {err}", state="error")
+            yield gr.skip(), gr.skip(), message, gr.skip(), gr.skip()
+
+    return run
+
+
+def _safe(handler, message_at: int, count: int, as_text: bool = False):
+    """Wrap a one-shot handler: an unexpected error becomes a message in output `message_at`
+    (plain text for a textbox, a red box for HTML)."""
+
+    def run(*args):
+        try:
+            return handler(*args)
+        except Exception as err:  # noqa: BLE001
+            log.exception("handler failed")
+            out = [gr.skip()] * count
+            message = f"Something went wrong: {err}"
+            out[message_at] = f"# {message}" if as_text else render.verdict_box("bad", message, state="error")
+            return tuple(out) if count > 1 else out[0]
+
+    return run
+
+
+def _model_controls(max_steps: int, limits: Limits) -> list[gr.components.Component]:
+    with gr.Accordion("Model settings", open=False):
+        with gr.Row():
+            steps = gr.Slider(0, max_steps, value=0, step=1, label="Denoising steps", info="0 = one position per step")
+            loops = gr.Slider(0, limits.max_loops, value=0, step=1, label="Loops per step", info="0 = as trained")
+        with gr.Row():
+            policy = gr.Dropdown(list(POLICIES), value="top_prob", label="Unmasking policy", info="which masked positions to commit first")
+            retries = gr.Slider(0, limits.max_retries, value=0, step=1, label="Verifier-guided retries", info="remask broken cells, go on")
+        with gr.Row():
+            adaptive = gr.Checkbox(False, label="Adaptive loops", info="stop looping once the state settles")
+            seed = gr.Number(0, precision=0, label="Seed", minimum=0, maximum=2**31 - 1)
+    return [steps, loops, adaptive, policy, retries, seed]
+
+
+def _settings(steps, loops, adaptive, policy, retries, seed) -> SolveSettings:
+    return SolveSettings(int(steps or 0), int(loops or 0), bool(adaptive), str(policy), int(retries or 0), int(seed or 0))
+
+
+def _player(label: str, empty: str = ""):
+    """The animation area: board, caption, verdict, frame slider, replay."""
+    board = gr.HTML(empty, label=label, elem_id=f"{label}-board")
+    caption = gr.HTML(render.caption(None), elem_id=f"{label}-caption")
+    verdict = gr.HTML(elem_id=f"{label}-verdict")
+    with gr.Row():
+        frame = gr.Slider(0, 1, value=0, step=1, label="Frame: drag to scrub through the run", scale=5, elem_id=f"{label}-frame")
+        again = gr.Button("Replay", scale=1, min_width=80, size="sm")
+    return board, caption, verdict, frame, again
+
+
+def _sudoku_tab(shelf: ModelShelf, limits: Limits) -> None:
+    examples = sudoku_examples()
+    with gr.Row():
+        with gr.Column(scale=2, min_width=320):
+            with gr.Row():
+                size = gr.Radio([4, 6, 9], value=9, label="Size")
+                level = gr.Dropdown(list(LEVELS), value="easy", label="Difficulty")
+            generate = gr.Button("Generate a puzzle")
+            example = gr.Dropdown(list(examples), value=None, label="Or pick an example")
+            text = gr.Textbox(
+                label="Puzzle", lines=4, max_lines=12, elem_id="sudoku-text",
+                placeholder="One line of 16, 36 or 81 characters ('.' or 0 for a blank), or one row per line",
+            )
+            note = gr.HTML(elem_id="sudoku-note")
+            with gr.Row():
+                solve = gr.Button("Solve with the model", variant="primary", elem_id="sudoku-solve")
+                exact = gr.Button("Exact solver", elem_id="sudoku-exact")
+            speed = gr.Radio(list(SPEEDS), value="normal", label="Animation speed")
+            controls = _model_controls(81, limits)
+        with gr.Column(scale=3, min_width=360):
+            board, caption, verdict, frame, again = _player("sudoku", sudoku_tab.empty_board(9))
+            gr.HTML(render.LEGEND)
+    run = gr.State(None)
+    outputs = [board, caption, verdict, frame, run]
+
+    def on_text(value):
+        preview_board, preview_note, n = sudoku_tab.preview(value)
+        if n is None:
+            return preview_board, preview_note
+        info = shelf.info("sudoku", n)
+        if info is None:
+            return preview_board, preview_note + render.verdict_box("warn", shelf.missing_reason("sudoku", n))
+        return preview_board, preview_note + f"<div class='rmdm-legend'>solved by the bundled model {info.name}</div>"
+
+    def solve_with_model(value, speed_name, *settings):
+        yield from sudoku_tab.solve_model(shelf, value, _settings(*settings), speed_name, limits)
+
+    def exact_once(value):
+        yield sudoku_tab.solve_exact(value)
+
+    generate.click(_safe(sudoku_tab.generate, 0, 1, as_text=True), [size, level], text, api_name="generate_sudoku")
+    example.input(lambda label: examples.get(label, ""), example, text, api_name=False)
+    text.change(_safe(on_text, 1, 2), text, [board, note], show_progress="hidden", api_name=False)
+    run_event = dict(show_progress="hidden", time_limit=180)
+    solve.click(_stream(solve_with_model), [text, speed, *controls], outputs, api_name="solve_sudoku", **run_event)
+    exact.click(_stream(exact_once), [text], outputs, api_name="solve_sudoku_exact", **run_event)
+    again.click(_stream(lambda r, s: replay(r, s, lambda i: sudoku_tab.show(r, i))), [run, speed], outputs, api_name=False, **run_event)
+    frame.input(sudoku_tab.show, [run, frame], [board, caption], show_progress="hidden", api_name=False)
+
+
+def _countdown_tab(shelf: ModelShelf, limits: Limits) -> None:
+    examples = countdown_examples()
+    with gr.Row():
+        with gr.Column(scale=2, min_width=320):
+            with gr.Row():
+                count = gr.Radio([3, 4, 5, 6], value=4, label="How many numbers")
+                rules = gr.Radio(["ml", "tv"], value="ml", label="Rules", info="ml: use every number once; tv: each at most once")
+            generate = gr.Button("Generate an instance")
+            example = gr.Dropdown(list(examples), value=None, label="Or pick an example")
+            with gr.Row():
+                numbers = gr.Textbox(label="Numbers", placeholder="e.g. 44, 15, 79", elem_id="countdown-numbers", scale=3)
+                target = gr.Textbox(label="Target", placeholder="e.g. 50", elem_id="countdown-target", scale=1)
+            note = gr.HTML()
+            with gr.Row():
+                solve = gr.Button("Solve with the model", variant="primary", elem_id="countdown-solve")
+                exact = gr.Button("Exact solver's answer", elem_id="countdown-exact")
+            speed = gr.Radio(list(SPEEDS), value="normal", label="Animation speed")
+            controls = _model_controls(64, limits)
+        with gr.Column(scale=3, min_width=360):
+            strip, caption, verdict, frame, again = _player("countdown")
+            gr.HTML(
+                "<div class='rmdm-legend'>Each box is one character of the answer: violet = still masked "
+                "(the model's guess, darker = more confident), amber = committed this step, · = padding. "
+                "The table checks each step's arithmetic as it appears.</div>"
+            )
+    run = gr.State(None)
+    outputs = [strip, caption, verdict, frame, run]
+
+    def solve_with_model(nums, goal, rule, speed_name, *settings):
+        yield from countdown_tab.solve_model(shelf, nums, goal, rule, _settings(*settings), speed_name, limits)
+
+    def exact_once(nums, goal, rule):
+        yield countdown_tab.solve_exact(nums, goal, rule)
+
+    generate.click(_safe(countdown_tab.generate, 2, 3), [count, rules], [numbers, target, note], api_name="generate_countdown")
+    example.input(lambda label: examples.get(label, ("", "", "ml")), example, [numbers, target, rules], api_name=False)
+    run_event = dict(show_progress="hidden", time_limit=180)
+    solve.click(_stream(solve_with_model), [numbers, target, rules, speed, *controls], outputs, api_name="solve_countdown", **run_event)
+    exact.click(_stream(exact_once), [numbers, target, rules], outputs, api_name="solve_countdown_exact", **run_event)
+    again.click(_stream(lambda r, s: replay(r, s, lambda i: countdown_tab.show(r, i))), [run, speed], outputs, api_name=False, **run_event)
+    frame.input(countdown_tab.show, [run, frame], [strip, caption], show_progress="hidden", api_name=False)
+
+
+def about_text(shelf: ModelShelf) -> str:
+    """The "about the model" panel: each bundled checkpoint, its size and its measured solve rates."""
+    infos = shelf.infos()
+    parts = [] if infos else ["No bundled model could be loaded here: the exact solvers still work."]
+    for info in infos:
+        rates = solve_rates(info.card)
+        parts.append(info.summary() + ("\n\n" + rates if rates else "\n\n(no solve rates in its card)"))
+    parts += [f"- {p}" for p in shelf.problems]
+    return "\n\n---\n\n".join(parts)
+
+
+def build_demo(shelf: ModelShelf | None = None, limits: Limits = Limits()) -> gr.Blocks:
+    shelf = shelf or ModelShelf()
+    with gr.Blocks(title="R-MDM puzzle solver", analytics_enabled=False) as demo:
+        gr.Markdown(INTRO)
+        with gr.Tab("Sudoku"):
+            _sudoku_tab(shelf, limits)
+        with gr.Tab("Countdown"):
+            _countdown_tab(shelf, limits)
+        with gr.Accordion("About the model", open=False):
+            about = gr.Markdown("Loading the bundled models...", elem_id="about")
+        demo.load(lambda: about_text(shelf), None, about, api_name=False, show_progress="hidden")
+    return demo
+
+
+def launch(demo: gr.Blocks, host: str | None = None, port: int | None = None, **kwargs):
+    """Queue with bounded concurrency, then launch locally (host/port default to the
+    GRADIO_SERVER_NAME / GRADIO_SERVER_PORT variables, then 127.0.0.1:7860)."""
+    host = host or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
+    port = port or int(os.environ.get("GRADIO_SERVER_PORT") or 7860)
+    demo.queue(max_size=32, default_concurrency_limit=2)
+    return demo.launch(
+        server_name=host, server_port=port, share=False, theme=theme(), css=render.CSS,
+        footer_links=["api", "settings"], ssr_mode=False, **kwargs,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    demo = build_demo(ModelShelf(extra=args.checkpoint), Limits(max_passes=args.max_passes))
+    launch(demo, args.host, args.port)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="The R-MDM puzzle app (Gradio, local only by default).")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

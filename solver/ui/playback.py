@@ -1,0 +1,167 @@
+"""Running the model for the app, bounding its work, and playing a run back frame by frame.
+
+`run_model` calls the one sampler entry point (`solver.inference.solve_one`) with a trace
+and turns its frames into `View`s; `playback` yields them at a watchable pace.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from .frames import MASK, PAD, Run, View, pick_for_stream, views_from_trace
+
+POLICIES = ("top_prob", "top_margin", "entropy", "random")
+
+# name -> (seconds the whole animation should take, longest pause between two frames)
+SPEEDS: dict[str, tuple[float, float]] = {
+    "slow": (24.0, 0.6),
+    "normal": (10.0, 0.25),
+    "fast": (4.0, 0.08),
+    "instant": (0.0, 0.0),
+}
+STREAM_FRAMES = 240  # at most this many frames are sent while playing; all are kept to scrub
+
+
+@dataclass(frozen=True)
+class SolveSettings:
+    """The model controls of the UI. 0 steps = one position per step; 0 loops = as trained."""
+
+    steps: int = 0
+    loops: int = 0
+    adaptive: bool = False
+    policy: str = "top_prob"
+    retries: int = 0
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps on the work of one request, so no click can hold a worker for long."""
+
+    max_passes: int = 4000  # steps x loops x attempts, counted in core passes
+    max_retries: int = 5
+    max_loops: int = 32
+
+    def check(self, settings: SolveSettings, positions: int, loaded: Any) -> str | None:
+        """Why these settings are refused, or None. `positions` = answer positions to fill."""
+        if settings.policy not in POLICIES:
+            return f"Unknown unmasking policy {settings.policy!r} (choose one of {', '.join(POLICIES)})."
+        for name in ("steps", "loops", "retries"):
+            if getattr(settings, name) < 0:
+                return f"{name} cannot be negative."
+        if settings.retries > self.max_retries:
+            return f"At most {self.max_retries} retries per request."
+        steps = settings.steps or positions
+        if steps > positions:
+            return f"{steps} steps is more than the {positions} positions to fill: use at most {positions}."
+        loops = self.loops_for(settings, loaded)
+        cap = self.loop_cap(loaded)
+        if loops > cap:
+            return f"This model runs at most {cap} loops per step."
+        passes = steps * loops * (settings.retries + 1)
+        if passes > self.max_passes:
+            return (
+                f"That is {steps} steps x {loops} loops x {settings.retries + 1} attempts = {passes} passes, "
+                f"over this app's limit of {self.max_passes} per request: lower steps, loops or retries."
+            )
+        return None
+
+    def loop_cap(self, loaded: Any) -> int:
+        model_max = getattr(loaded.model.config, "max_loops", None) or self.max_loops
+        return min(self.max_loops, int(model_max))
+
+    @staticmethod
+    def loops_for(settings: SolveSettings, loaded: Any) -> int:
+        return settings.loops or int(getattr(loaded.model.config, "loops", 1) or 1)
+
+
+@dataclass
+class ModelOutcome:
+    views: list[View]
+    answer: str  # the final answer's characters over the answer positions
+    answer_text: str  # the codec's decoding of the final answer (Countdown: the step text)
+    nfe: int
+    seconds: float
+    retries_used: int
+
+
+def token_chars(codec: Any) -> Callable[[list[int]], str]:
+    """ids -> one character per id: MASK as '.', PAD as '_'. Sudoku decodes whole grids; a
+    character-level codec (Countdown) is read one id at a time through its own `decode`."""
+    import torch
+
+    if getattr(codec, "task", None) == "sudoku":
+        return lambda ids: codec.decode(torch.as_tensor(ids, dtype=torch.long))
+    table = {}
+    prompt = [codec.pad_id] * getattr(codec, "prompt_len", 0)
+    for token in range(codec.vocab_size):
+        text = codec.decode(prompt + [token])
+        table[token] = text[:1] if text else "?"
+    table[int(codec.mask_id)] = MASK
+    if codec.pad_id is not None:
+        table[int(codec.pad_id)] = PAD
+    return lambda ids: "".join(table.get(int(i), "?") for i in ids)
+
+
+def run_model(loaded: Any, instance: Any, settings: SolveSettings) -> ModelOutcome:
+    """Solve one puzzle with the sampler's trace on; frames cover the answer positions only."""
+    from solver.inference import solve_one
+    from solver.sampler import SampleOptions
+
+    codec = loaded.codec
+    options = SampleOptions(
+        steps=settings.steps or None,
+        loops=settings.loops or None,
+        policy=settings.policy,
+        adaptive=settings.adaptive,
+        seed=settings.seed,
+        trace=True,
+    )
+    started = time.perf_counter()
+    outcome = solve_one(loaded, instance, options, retries=settings.retries)
+    seconds = time.perf_counter() - started
+    encoded = codec.encode(instance)
+    frozen = [bool(x) for x in encoded.frozen.tolist()]
+    positions = None if codec.task == "sudoku" else [i for i, f in enumerate(frozen) if not f]
+    chars = token_chars(codec)
+    loops = Limits.loops_for(settings, loaded) if not settings.adaptive else None
+    views = views_from_trace(outcome.frames or [], chars, positions, loops=loops)
+    answer = views[-1].cells if views else ""
+    return ModelOutcome(
+        views=views,
+        answer=answer,
+        answer_text=str(outcome.answer),
+        nfe=int(outcome.nfe),
+        seconds=seconds,
+        retries_used=int(getattr(outcome, "retries_used", 0) or 0),
+    )
+
+
+def playback(
+    run: Run, speed: str, frame: Callable[[int], tuple[str, str]]
+) -> Iterator[tuple[str, str, str, int, Run]]:
+    """Yield (board, caption, verdict, frame index, run) for each shown frame, pausing between them;
+    the last yield carries the run's verdict."""
+    total, longest = SPEEDS.get(speed, SPEEDS["normal"])
+    count = len(run.frames)
+    shown = pick_for_stream(count, STREAM_FRAMES) if total > 0 else [count - 1]
+    pause = min(longest, total / max(1, len(shown)))
+    playing = "<div class='rmdm-verdict info'><b>Playing the model's trace...</b></div>"
+    for k, i in enumerate(shown):
+        last = k == len(shown) - 1
+        board, caption = frame(i)
+        yield board, caption, run.verdict_html if last else playing, i, run
+        if not last and pause:
+            time.sleep(pause)
+
+
+def replay(run: Run | None, speed: str, frame: Callable[[int], tuple[str, str]]) -> Iterator[tuple]:
+    """Play a finished run again, without solving anew."""
+    if run is None or not run.frames:
+        note = "<div class='rmdm-verdict warn'><b>Nothing to replay yet: solve one first.</b></div>"
+        yield "", "", note, 0, None
+        return
+    yield from playback(run, speed, frame)

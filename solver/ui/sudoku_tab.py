@@ -1,0 +1,207 @@
+"""The Sudoku tab's handlers as plain functions of plain values (tested without a browser).
+
+Each returns (or yields) HTML strings and a `Run`; app.py wires them to components.
+Bad input never raises: it comes back as a visible message.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from puzzles.errors import PuzzleError
+
+from . import render
+from .frames import MASK, Run, View, reveal_views
+from .models import ModelShelf
+from .playback import Limits, SolveSettings, playback, run_model
+
+SIZES = (4, 6, 9)
+MAX_SIZE = 9
+
+# (board, caption, verdict, frame index, run): what every solve handler yields
+Update = tuple[str, str, str, int, Run | None]
+
+
+class InputProblem(Exception):
+    """Bad input: the message is shown to the user as it is."""
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A readable, solvable puzzle and a note about it for the user."""
+
+    puzzle: Any  # puzzles.sudoku.Sudoku
+    line: str
+    unique: bool
+    note: str
+
+
+def read_puzzle(text: str | None) -> Checked:
+    """Parse and check a puzzle; InputProblem for anything the app should not try to solve."""
+    from puzzles.sudoku import count_solutions, parse_sudoku
+
+    if not text or not text.strip():
+        raise InputProblem("Enter a puzzle first: generate one, pick an example, or type it in.")
+    if len(text) > 10_000:
+        raise InputProblem("That text is far too long to be a Sudoku.")
+    try:
+        puzzle = parse_sudoku(text)
+    except PuzzleError as err:
+        raise InputProblem(f"Cannot read the puzzle: {err}.") from None
+    if puzzle.n > MAX_SIZE:
+        raise InputProblem(f"This app solves grids up to {MAX_SIZE}x{MAX_SIZE}; this one is {puzzle.n}x{puzzle.n}.")
+    solutions = count_solutions(puzzle, limit=2)
+    if solutions == 0:
+        raise InputProblem("This puzzle has no solution: its givens cannot all be kept.")
+    shape = puzzle.shape
+    note = f"{shape.n}x{shape.n} ({shape.box_rows}x{shape.box_cols} boxes), {puzzle.clues} givens, "
+    note += "one solution." if solutions == 1 else "more than one solution: any valid filling counts."
+    return Checked(puzzle, puzzle.to_line(), solutions == 1, note)
+
+
+def _shape(run_or_size: Run | int):
+    from puzzles.sudoku import SudokuShape
+
+    if isinstance(run_or_size, Run):
+        return SudokuShape(*run_or_size.shape)
+    return SudokuShape.for_size(int(run_or_size))
+
+
+def _board(line: str, shape: Any, view: View | None = None, conflicts=(), solved: bool = False) -> str:
+    return render.sudoku_board(line, shape.box_rows, shape.box_cols, view, conflicts, solved)
+
+
+def empty_board(size: int = 9) -> str:
+    shape = _shape(size)
+    return _board(MASK * shape.cells, shape)
+
+
+def preview(text: str | None) -> tuple[str, str, int | None]:
+    """(board, note, size or None) for the text in the puzzle box: its givens, or why it can't be solved."""
+    if not text or not text.strip():
+        return empty_board(), "", None
+    try:
+        checked = read_puzzle(text)
+    except InputProblem as err:
+        return empty_board(), render.verdict_box("warn", str(err)), None
+    kind = "info" if checked.unique else "warn"
+    return _board(checked.line, checked.puzzle.shape), render.verdict_box(kind, checked.note), checked.puzzle.n
+
+
+def generate(size: int, level: str, seed: int | None = None) -> str:
+    """Puzzle text for a fresh puzzle of this size and difficulty, its rating and seed in a comment
+    (the parser skips comments); a failure comes back as a comment line, which reads as no puzzle."""
+    from puzzles.sudoku import generate_sudoku
+
+    seed = int(np.random.SeedSequence().entropy % 2**31) if seed is None else int(seed)
+    try:
+        made = generate_sudoku(_shape(size), np.random.default_rng(seed), level=level)
+    except (PuzzleError, ValueError, RuntimeError) as err:
+        return f"# could not generate a {size}x{size} {level} puzzle: {err}"
+    level_got = getattr(getattr(made, "rating", None), "level", level)
+    return f"{made.puzzle.to_line()}  # generated: {size}x{size}, {level_got}, seed {seed}"
+
+
+def judge(puzzle: Any, answer: str) -> tuple[bool, list[str], frozenset[int]]:
+    """(valid, each broken rule in words, conflicting cells as flat indices)."""
+    from puzzles.sudoku import verify_sudoku
+
+    try:
+        verdict = verify_sudoku(puzzle, answer)
+    except PuzzleError as err:
+        return False, [f"the answer cannot be read: {err}"], frozenset()
+    n = puzzle.n
+    cells = frozenset(r * n + c for r, c in verdict.cells())
+    return verdict.valid, [v.describe() for v in verdict.violations], cells
+
+
+def show(run: Run | None, index: int | float | None) -> tuple[str, str]:
+    """(board, caption) of frame `index` of a run: what the scrub slider shows."""
+    if run is None or not run.frames:
+        return empty_board(), render.caption(None)
+    i = max(0, min(len(run.frames) - 1, int(index or 0)))
+    view = run.frames[i]
+    board = _board(run.puzzle, _shape(run), view, run.marks.get(i, ()), i in run.solved)
+    return board, render.caption(view, run.puzzle.count(MASK))
+
+
+def _refuse(message: str, state: str, line: str | None = None, shape: Any = None) -> Update:
+    board = _board(line, shape) if line is not None else empty_board()
+    kind = "warn" if state == "no-model" else "bad"
+    return board, render.caption(None), render.verdict_box(kind, message, state=state), 0, None
+
+
+def solve_exact(text: str | None) -> Update:
+    """The exact solver's answer, shown as a two-frame run (puzzle, then solution)."""
+    from puzzles.sudoku import solve_sudoku
+
+    try:
+        checked = read_puzzle(text)
+    except InputProblem as err:
+        return _refuse(str(err), "error")
+    shape = checked.puzzle.shape
+    started = time.perf_counter()
+    result = solve_sudoku(checked.puzzle)
+    ms = 1000 * (time.perf_counter() - started)
+    if result.solution is None:  # read_puzzle already ruled this out
+        return _refuse("The exact solver found no solution.", "error", checked.line, shape)
+    answer = result.solution.to_line()
+    run = Run("sudoku", checked.line, reveal_views(checked.line, answer, "exact solver"), shape=(shape.box_rows, shape.box_cols))
+    valid, problems, cells = judge(checked.puzzle, answer)
+    last = len(run.frames) - 1
+    run.marks[last] = cells
+    if valid:
+        run.solved.add(last)
+    how = "by logic alone, no guessing" if result.singles_only else f"with {result.guesses} guess(es)"
+    title = f"Solved by the exact solver ({how}, {ms:.0f} ms)." if valid else "The exact solver's answer is wrong!"
+    run.verdict_html = render.verdict_box("ok" if valid else "bad", title, problems, state="solved" if valid else "invalid")
+    board, caption = show(run, last)
+    return board, caption, run.verdict_html, last, run
+
+
+def solve_model(
+    shelf: ModelShelf, text: str | None, settings: SolveSettings, speed: str = "normal", limits: Limits = Limits()
+) -> Iterator[Update]:
+    """Solve with the bundled model, then stream its trace frame by frame; the last yield has the verdict."""
+    try:
+        checked = read_puzzle(text)
+    except InputProblem as err:
+        yield _refuse(str(err), "error")
+        return
+    puzzle, shape, line = checked.puzzle, checked.puzzle.shape, checked.line
+    loaded = shelf.get("sudoku", shape.n)
+    if loaded is None:
+        yield _refuse(shelf.missing_reason("sudoku", shape.n), "no-model", line, shape)
+        return
+    problem = limits.check(settings, line.count(MASK), loaded)
+    if problem:
+        yield _refuse(problem, "error", line, shape)
+        return
+    waiting = render.verdict_box("info", "The model is solving...")
+    yield _board(line, shape), render.caption(None), waiting, 0, None
+    outcome = run_model(loaded, puzzle, settings)
+    run = Run("sudoku", line, outcome.views, shape=(shape.box_rows, shape.box_cols))
+    attempts = []
+    for retry, end in enumerate(run.retry_ends()):
+        valid, problems, cells = judge(puzzle, run.frames[end].cells)
+        run.marks[end] = cells
+        if valid:
+            run.solved.add(end)
+        said = "valid" if valid else f"{len(problems)} broken rule(s): " + "; ".join(problems[:3])
+        attempts.append(f"attempt {retry + 1}: {said}")
+    valid, problems, _ = judge(puzzle, outcome.answer)
+    tail = f"NFE {outcome.nfe}, {1000 * outcome.seconds:.0f} ms, {len(attempts)} attempt(s)"
+    if valid:
+        title = f"Solved: the verifier accepts the model's answer ({tail})."
+        run.verdict_html = render.verdict_box("ok", title, attempts if len(attempts) > 1 else [], state="solved")
+    else:
+        title = f"Not solved: the verifier found {len(problems)} broken rule(s), marked in red ({tail})."
+        details = attempts if len(attempts) > 1 else problems[:8]
+        run.verdict_html = render.verdict_box("bad", title, details, state="invalid")
+    yield from playback(run, speed, lambda i: show(run, i))
+
