@@ -96,6 +96,66 @@ def unit_tables(shape: SudokuShape) -> tuple[np.ndarray, np.ndarray]:
     return units, peers_arr
 
 
+def _padded(rows: list[list[int]]) -> np.ndarray:
+    """Rows of unequal length as one int32 array, short rows padded by repeating their first
+    entry (harmless for the ORs and eliminations the kernels do with them)."""
+    width = max(len(row) for row in rows)
+    out = np.array([row + [row[0]] * (width - len(row)) if row else [] for row in rows], dtype=np.int32)
+    out = out.reshape(len(rows), width)
+    out.setflags(write=False)
+    return out
+
+
+@lru_cache(maxsize=None)
+def solver_tables(shape: SudokuShape) -> tuple[np.ndarray, ...]:
+    """(units, peers, cell_units, seg_cells, seg_units, rule_seg, rule_unit, rule_others,
+    rule_targets) for the numba solver; *_units are bitmasks over the 3n units.
+
+    A segment is the intersection of a box with a row or a column. Each segment has two
+    locked-candidate rules: digits found in it and in no other segment of its box are
+    removed from `rule_targets` = the rest of its line (pointing); digits found in it and
+    in no other segment of its line are removed from the rest of its box (claiming).
+    """
+    units, peers = unit_tables(shape)
+    n, br, bc = shape.n, shape.box_rows, shape.box_cols
+    segments: list[tuple[list[int], tuple[str, int], tuple[str, int]]] = []  # cells, box key, line key
+    for b in range(n):
+        cells = shape.box_cells(b)
+        for i in range(br):
+            segs = [r * n + c for r, c in cells if r == cells[0][0] + i]
+            segments.append((segs, ("hbox", b), ("row", cells[0][0] + i)))
+        for j in range(bc):
+            segs = [r * n + c for r, c in cells if c == cells[0][1] + j]
+            segments.append((segs, ("vbox", b), ("col", cells[0][1] + j)))
+    rule_seg, rule_others, rule_targets = [], [], []
+    for s, (cells, box_key, line_key) in enumerate(segments):
+        box = set(units[2 * n + box_key[1]].tolist())
+        line = set((units[line_key[1]] if line_key[0] == "row" else units[n + line_key[1]]).tolist())
+        for key, targets in ((box_key, line - box), (line_key, box - line)):
+            rule_seg.append(s)
+            rule_others.append([t for t, other in enumerate(segments) if key in other[1:] and t != s])
+            rule_targets.append(sorted(targets))
+    def unit_bit(key: tuple[str, int]) -> int:
+        return 1 << ({"row": 0, "col": n, "hbox": 2 * n, "vbox": 2 * n}[key[0]] + key[1])
+
+    cell_units = np.array(
+        [(1 << (cell // n)) | (1 << (n + cell % n)) | (1 << (2 * n + shape.box_of(*divmod(cell, n))))
+         for cell in range(shape.cells)],
+        dtype=np.int64,
+    )
+    seg_units = np.array([unit_bit(box) | unit_bit(line) for _, box, line in segments], dtype=np.int64)
+    rule_unit = np.array(
+        [unit_bit(segments[s][1 + i % 2]) for i, s in enumerate(rule_seg)], dtype=np.int64
+    )
+    arrays = [cell_units, seg_units, np.array(rule_seg, dtype=np.int32), rule_unit]
+    for array in arrays:
+        array.setflags(write=False)
+    cell_units, seg_units, rule_seg_arr, rule_unit = arrays
+    seg_cells = _padded([cells for cells, _, _ in segments])
+    return (units, peers, cell_units, seg_cells, seg_units, rule_seg_arr, rule_unit,
+            _padded(rule_others), _padded(rule_targets))
+
+
 @dataclass(frozen=True, eq=False)
 class Sudoku:
     """A puzzle or a (partial) answer: `grid` is (n, n) int8, 0 = blank, read-only.

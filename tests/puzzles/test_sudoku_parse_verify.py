@@ -15,16 +15,10 @@ from puzzles.sudoku import (
     verify_sudoku,
 )
 
+from .sudoku_helpers import pattern_grid
+
 WIKI = "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79"
 WIKI_SOLUTION = "534678912672195348198342567859761423426853791713924856961537284287419635345286179"
-
-
-def pattern_grid(shape: SudokuShape) -> np.ndarray:
-    """A valid complete grid from the classic shifting pattern."""
-    n, br, bc = shape.n, shape.box_rows, shape.box_cols
-    return np.array(
-        [[(bc * (r % br) + r // br + c) % n + 1 for c in range(n)] for r in range(n)], dtype=np.int8
-    )
 
 
 @pytest.mark.parametrize("size", [4, 6, 8, 9, 12, 16])
