@@ -21,14 +21,21 @@ On random minimal 9x9 puzzles from `generate_sudoku` this gives roughly 1% easy,
 medium, 55% hard and 4% extreme; 78% of magictour_top1465 is extreme, the rest hard.
 """
 
+from .generate import MIN_CLUES, Generated, generate_sudoku, min_clues
 from .parse import iter_sudoku_lines, parse_sudoku
+from .rating import HARD_MAX_GUESSES, LEVELS, Rating, rate_batch, rate_sudoku
 from .shape import DIGIT_CHARS, Sudoku, SudokuShape
 from .solve import BatchSolveResult, SolveResult, count_solutions, singles_solve, solve_batch, solve_sudoku
 from .verify import SudokuVerdict, Violation, as_sudoku, verify_batch, verify_sudoku
 
 __all__ = [
     "DIGIT_CHARS",
+    "HARD_MAX_GUESSES",
+    "LEVELS",
+    "MIN_CLUES",
     "BatchSolveResult",
+    "Generated",
+    "Rating",
     "SolveResult",
     "Sudoku",
     "SudokuShape",
@@ -36,8 +43,12 @@ __all__ = [
     "Violation",
     "as_sudoku",
     "count_solutions",
+    "generate_sudoku",
     "iter_sudoku_lines",
+    "min_clues",
     "parse_sudoku",
+    "rate_batch",
+    "rate_sudoku",
     "singles_solve",
     "solve_batch",
     "solve_sudoku",
