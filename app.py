@@ -130,7 +130,7 @@ def _sudoku_tab(shelf: ModelShelf, limits: Limits) -> None:
             with gr.Row():
                 solve = gr.Button("Solve with the model", variant="primary", elem_id="sudoku-solve")
                 exact = gr.Button("Exact solver", elem_id="sudoku-exact")
-            speed = gr.Radio(list(SPEEDS), value="normal", label="Animation speed")
+            speed = gr.Radio(list(SPEEDS), value="normal", label="Animation speed", elem_id="sudoku-speed")
             controls = _model_controls(81, limits)
         with gr.Column(scale=3, min_width=360):
             board, caption, verdict, frame, again = _player("sudoku", sudoku_tab.empty_board(9))
@@ -179,7 +179,7 @@ def _countdown_tab(shelf: ModelShelf, limits: Limits) -> None:
             with gr.Row():
                 solve = gr.Button("Solve with the model", variant="primary", elem_id="countdown-solve")
                 exact = gr.Button("Exact solver's answer", elem_id="countdown-exact")
-            speed = gr.Radio(list(SPEEDS), value="normal", label="Animation speed")
+            speed = gr.Radio(list(SPEEDS), value="normal", label="Animation speed", elem_id="countdown-speed")
             controls = _model_controls(64, limits)
         with gr.Column(scale=3, min_width=360):
             strip, caption, verdict, frame, again = _player("countdown")
