@@ -21,6 +21,7 @@ On random minimal 9x9 puzzles from `generate_sudoku` this gives roughly 1% easy,
 medium, 55% hard and 4% extreme; 78% of magictour_top1465 is extreme, the rest hard.
 """
 
+from .canonical import Symmetry, apply_symmetry, canonical_batch, canonical_form, random_symmetry
 from .generate import MIN_CLUES, Generated, generate_sudoku, min_clues
 from .parse import iter_sudoku_lines, parse_sudoku
 from .rating import HARD_MAX_GUESSES, LEVELS, Rating, rate_batch, rate_sudoku
@@ -40,13 +41,18 @@ __all__ = [
     "Sudoku",
     "SudokuShape",
     "SudokuVerdict",
+    "Symmetry",
     "Violation",
+    "apply_symmetry",
     "as_sudoku",
+    "canonical_batch",
+    "canonical_form",
     "count_solutions",
     "generate_sudoku",
     "iter_sudoku_lines",
     "min_clues",
     "parse_sudoku",
+    "random_symmetry",
     "rate_batch",
     "rate_sudoku",
     "singles_solve",
