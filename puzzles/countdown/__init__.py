@@ -14,7 +14,7 @@ Two rule sets (`RULES`):
 
 Answers are text in step form `44-15=29,79-29=50` or one infix expression
 `79-(44-15)`; see `answer` for the grammar and bounds, `verify` for the rules checked,
-`solve` for what counts as a distinct solution.
+`solve` for what counts as a distinct solution, `generate` for how instances are drawn.
 """
 
 from .answer import (
@@ -34,6 +34,7 @@ from .answer import (
     tree_to_infix,
     tree_to_steps,
 )
+from .generate import GENERATOR_VERSION, GeneratedCountdown, generate_countdown
 from .instance import (
     ML_MAX_NUMBER,
     ML_MAX_NUMBERS,
@@ -54,6 +55,7 @@ from .verify import ERROR_KINDS, CountdownVerdict, verify_countdown
 
 __all__ = [
     "ERROR_KINDS",
+    "GENERATOR_VERSION",
     "MAX_ANSWER_CHARS",
     "MAX_DEPTH",
     "MAX_DIGITS",
@@ -71,6 +73,7 @@ __all__ = [
     "Closest",
     "CountdownInstance",
     "CountdownVerdict",
+    "GeneratedCountdown",
     "Node",
     "ParsedAnswer",
     "Step",
@@ -79,6 +82,7 @@ __all__ = [
     "closest",
     "count_solutions",
     "format_steps",
+    "generate_countdown",
     "parse_answer",
     "parse_instance",
     "read_answer",

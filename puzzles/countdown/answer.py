@@ -8,7 +8,8 @@ A bare number is an infix answer with no step (the tv target may be one of the c
 Parsing is a hand tokenizer plus a depth-bounded recursive descent: nothing is ever
 passed to `eval`, `sympify` or `parse_expr`. Bounds keep hostile text cheap: at most
 `MAX_ANSWER_CHARS` characters, `MAX_DIGITS` digits per number, `MAX_DEPTH` nested
-parentheses. Every rejection is a `ParseError` with the 1-based column at fault.
+parentheses, `MAX_STEPS` steps (or operators in an expression). Every rejection is a
+`ParseError` with the 1-based column at fault.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ OPS = "+-*/"
 MAX_ANSWER_CHARS = 2000
 MAX_DIGITS = 20  # every value of a valid instance has at most 19 (1001**6 < 10**19)
 MAX_DEPTH = 50
+MAX_STEPS = 64  # a valid answer has at most 5; this keeps trees shallow and work small
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,9 @@ def tree_to_steps(tree: Node | int) -> list[Step]:
 
 def steps_to_tree(steps: list[Step]) -> Node | int:
     """The expression tree of the last step. An operand is the latest earlier result with
-    its value not yet used as an operand, else a leaf (an input number)."""
+    its value not yet used as an operand, else a leaf (an input number); the right operand
+    is matched first, so steps in post-order (as `tree_to_steps` writes them) give back
+    their tree even when two results are equal."""
     if not steps:
         raise ValueError("no steps")
     open_results: list[tuple[int, Node]] = []  # (value, tree), in step order
@@ -118,8 +122,8 @@ def steps_to_tree(steps: list[Step]) -> Node | int:
         return value
 
     for step in steps:
-        a = take(step.a)
         b = take(step.b)
+        a = take(step.a)
         open_results.append((step.result, Node(step.op, a, b)))
     return open_results[-1][1]
 
@@ -157,11 +161,15 @@ def _tokenize(text: str, line: int | None) -> list[_Token]:
             i = j
             continue
         if ch in ASCII_SPACE:
-            if ch == "\n":
+            if ch == "\n" and tokens and tokens[-1].kind != ",":  # a line break ends a step
                 tokens.append(_Token(",", ch, column))
         elif ch in OPS:
             tokens.append(_Token("op", ch, column))
-        elif ch in "=,":
+        elif ch == ",":
+            if tokens and tokens[-1].text == "\n":
+                tokens.pop()  # "step\n,step": the comma and the line break are one separator
+            tokens.append(_Token(ch, ch, column))
+        elif ch == "=":
             tokens.append(_Token(ch, ch, column))
         elif ch in "()":
             depth += 1 if ch == "(" else -1
@@ -293,20 +301,28 @@ def read_answer(text: str, *, line: int | None = None) -> ParsedAnswer:
     if len(text) > MAX_ANSWER_CHARS:
         raise ParseError(f"answer is {len(text)} characters long, the limit is {MAX_ANSWER_CHARS}", line=line)
     tokens = _tokenize(text, line)
-    while tokens and tokens[-1].kind == "," and tokens[-1].text == "\n":
-        tokens.pop()  # a trailing newline ends the answer, it is not an empty step
-    while tokens and tokens[0].kind == "," and tokens[0].text == "\n":
-        tokens.pop(0)
+    if tokens and tokens[-1].text == "\n":
+        tokens.pop()  # a trailing line break ends the answer, it is not an empty step
     if not tokens:
         raise ParseError("empty answer", line=line, column=1)
     end = len(text.rstrip(ASCII_SPACE)) + 1
     if any(t.kind == "=" for t in tokens):
-        return ParsedAnswer(_StepReader(tokens, line, end).read(), "steps", None)
+        steps = _StepReader(tokens, line, end).read()
+        if len(steps) > MAX_STEPS:
+            raise ParseError(f"{len(steps)} steps in one answer, at most {MAX_STEPS} are allowed", line=line)
+        return ParsedAnswer(steps, "steps", None)
     for token in tokens:
         if token.kind == ",":
             raise ParseError(
                 "a comma separates steps, but there is no '=' (write steps as a op b=c)", line=line, column=token.column
             )
+    operators = [t for t in tokens if t.kind == "op"]
+    if len(operators) > MAX_STEPS:
+        raise ParseError(
+            f"{len(operators)} operators in one expression, at most {MAX_STEPS} are allowed",
+            line=line,
+            column=operators[MAX_STEPS].column,
+        )
     tree = _InfixReader(tokens, line, end).read()
     return ParsedAnswer(tree_to_steps(tree), "infix", tree if isinstance(tree, int) else None)
 
