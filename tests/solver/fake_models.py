@@ -37,6 +37,7 @@ class FakeDenoiser:
         coda_layers: int = 1,
         time_conditioning: bool = False,
         rate: float = 0.5,
+        sharpness: torch.Tensor | None = None,
     ):
         self.config = SimpleNamespace(
             vocab_size=vocab_size, seq_len=seq_len, mask_id=0, loops=loops, max_loops=max_loops,
@@ -45,6 +46,7 @@ class FakeDenoiser:
         )
         self.answer = answer or (lambda tokens: position_answer(tokens, vocab_size))
         self.rate = rate
+        self.sharpness = sharpness if sharpness is not None else 1.0 + torch.arange(seq_len, dtype=torch.float32) % 5
         self.calls: Counter[str] = Counter()  # row passes per stage
         self.loop_indices: list[int] = []
         self.times: list[torch.Tensor] = []
@@ -73,8 +75,7 @@ class FakeDenoiser:
     def finish(self, h: torch.Tensor, cond=None) -> torch.Tensor:
         self.calls["finish"] += h.shape[0]
         v = self.config.vocab_size
-        sharp = 1.0 + torch.arange(h.shape[1], dtype=torch.float32) % 5  # (T,)
-        logits = 4.0 * sharp[None, :, None] * h[..., :v]
+        logits = 4.0 * self.sharpness[None, :, None] * h[..., :v]
         logits[..., 0] = float("-inf")
         return logits
 
@@ -106,3 +107,30 @@ def masked_batch(batch: int, seq_len: int, seed: int = 0, vocab_size: int = 10):
     givens = torch.randint(1, vocab_size, (batch, seq_len), generator=g)
     tokens = torch.where(frozen, givens, torch.zeros_like(givens))
     return tokens, frozen
+
+
+class SudokuOracle(FakeDenoiser):
+    """Knows the solutions of the given Sudoku puzzles (token tensors), but while more than
+    `context` of a row's blanks are masked it is confidently wrong at `wrong_cell`: the
+    first attempt commits a mistake there, a retry with the conflicts remasked fixes it."""
+
+    def __init__(self, puzzles: torch.Tensor, solutions: torch.Tensor, wrong_cell: int, context: float = 0.9, **kw):
+        n = int(round(puzzles.shape[1] ** 0.5))
+        sharpness = torch.ones(puzzles.shape[1])
+        sharpness[wrong_cell] = 3.0  # the most confident cell: committed first
+        super().__init__(vocab_size=n + 1, seq_len=puzzles.shape[1], answer=self._answer, sharpness=sharpness, **kw)
+        self.puzzles, self.solutions = puzzles, solutions
+        self.n, self.wrong_cell, self.context = n, wrong_cell, context
+
+    def _answer(self, tokens: torch.Tensor) -> torch.Tensor:
+        out = []
+        for row in tokens:
+            given = self.puzzles != 0
+            match = ((self.puzzles == row) | ~given).all(1).nonzero()
+            k = int(match[0])
+            answer = self.solutions[k].clone()
+            blanks = int((~given[k]).sum())
+            if int((row == 0).sum()) > self.context * blanks:
+                answer[self.wrong_cell] = answer[self.wrong_cell] % self.n + 1
+            out.append(answer)
+        return torch.stack(out)

@@ -1,0 +1,214 @@
+"""Verifier-guided solving: sample, check each answer, remask what breaks a rule, sample again.
+
+The puzzle verifiers (puzzles.sudoku / puzzles.countdown) are exact and cheap, so a failed
+answer tells us where to look: for Sudoku the non-given cells of every row, column and box
+that holds a duplicate (and any blank cell); for Countdown the answer from the first wrong
+step on. Those positions are remasked and the sampler continues from the rest, up to
+`retries` times; with `samples` > 1 a puzzle still unsolved starts afresh from another seed
+(best-of-N). Every attempt's NFE is counted.
+
+    outcomes = solve_guided(model, codec, puzzles, SampleOptions(steps=8), retries=2, samples=1)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from .sampler import SampleOptions, row_frames, sample
+
+SEED_STRIDE = 1009  # attempt (sample s, retry r) samples with seed + s * SEED_STRIDE + r
+
+
+@dataclass
+class Attempt:
+    """One sampling pass for one puzzle: `nfe`/`layer_evals` are cumulative over its attempts."""
+
+    sample: int
+    retry: int
+    answer: str
+    valid: bool
+    nfe: int
+    layer_evals: int
+    remasked: int = 0  # positions remasked for the next attempt
+
+
+@dataclass
+class Outcome:
+    """The result for one puzzle: the final answer (the solving one, else the last tried),
+    the verifier's word on it, and the compute spent on all attempts."""
+
+    answer: str
+    valid: bool
+    verdict: str
+    nfe: int
+    layer_evals: int
+    retries_used: int  # retries of the sample that produced `answer`
+    samples_used: int
+    attempts: list[Attempt] = field(default_factory=list)
+    tokens: list[int] = field(default_factory=list)
+    frames: list[dict] | None = None  # per-puzzle frames (see sampler.row_frames), `retry` = attempt index
+
+    def within(self, retries: int) -> Attempt:
+        """The last attempt a one-sample run with this many retries would have made (exact,
+        since each retry depends only on the attempts before it): its `valid`, `nfe` and
+        `layer_evals` are that run's result."""
+        return [a for a in self.attempts if a.sample == 0 and a.retry <= retries][-1]
+
+
+# ----------------------------------------------------------------------------- task glue
+
+
+def as_task_input(codec: Any, item: Any) -> Any:
+    """A Sudoku / CountdownInstance from text or the object itself."""
+    return codec.task_input_from_text(item) if isinstance(item, str) else item
+
+
+def verdict_of(codec: Any, task_input: Any, answer: str) -> Any:
+    """The verifier's verdict (`.valid`, `.message`) on an answer text."""
+    if codec.task == "sudoku":
+        from puzzles.sudoku import verify_sudoku
+
+        return verify_sudoku(task_input, answer)
+    from puzzles.countdown import verify_countdown
+
+    return verify_countdown(task_input, answer)
+
+
+def check_batch(codec: Any, task_inputs: list[Any], tokens: torch.Tensor) -> np.ndarray:
+    """(B,) bool: which rows of (B,T) tokens solve their puzzle (vectorised for Sudoku)."""
+    if codec.task == "sudoku":
+        from puzzles.sudoku import verify_batch
+
+        if not task_inputs:
+            return np.zeros(0, dtype=bool)
+        puzzles = np.stack([p.grid for p in task_inputs])
+        return verify_batch(puzzles, codec.to_grid(tokens), codec.shape)
+    return np.array([bool(verdict_of(codec, x, codec.decode(t)).valid) for x, t in zip(task_inputs, tokens)], dtype=bool)
+
+
+def offending_positions(codec: Any, verdict: Any, tokens: torch.Tensor, frozen: torch.Tensor) -> torch.Tensor:
+    """(T,) bool: the non-frozen positions to remask after a failed verdict on `tokens` (T,).
+
+    Sudoku: every non-given cell of a row, column or box with a duplicate, and blank cells.
+    Countdown: the answer from the start of the first wrong step (all of it when the
+    verdict names no step). Never empty for a failed answer: it falls back to the whole answer.
+    """
+    remask = torch.zeros_like(frozen)
+    if codec.task == "sudoku":
+        n = codec.n
+        for violation in verdict.violations:
+            if violation.kind == "row":
+                cells = [(violation.index, c) for c in range(n)]
+            elif violation.kind == "column":
+                cells = [(r, violation.index) for r in range(n)]
+            elif violation.kind == "box":
+                cells = codec.shape.box_cells(violation.index)
+            else:  # blank (or a changed given, impossible here): the cells named
+                cells = list(violation.cells)
+            for r, c in cells:
+                remask[r * n + c] = True
+    else:
+        step = getattr(verdict, "step_index", None)
+        start = codec.prompt_len
+        if step:
+            comma = codec.chars.index(",") + 2  # token id of ','
+            commas = 0
+            for pos in range(codec.prompt_len, codec.seq_len):
+                if int(tokens[pos]) == comma:
+                    commas += 1
+                    if commas == step:
+                        start = pos + 1
+                        break
+        remask[start:] = True
+    remask &= ~frozen
+    if not bool(remask.any()):
+        remask = ~frozen.clone()
+    return remask
+
+
+# ----------------------------------------------------------------------------- the loop
+
+
+def solve_guided(
+    model: Any,
+    codec: Any,
+    inputs: list[Any],
+    options: SampleOptions | None = None,
+    retries: int = 0,
+    samples: int = 1,
+) -> list[Outcome]:
+    """Solve a batch of puzzles (task objects or text) with up to `retries` verifier-guided
+    retries per sample and up to `samples` samples; see the module docstring."""
+    options = options or SampleOptions()
+    if retries < 0 or samples < 1:
+        raise ValueError(f"retries must be >= 0 and samples >= 1 (got {retries}, {samples})")
+    task_inputs = [as_task_input(codec, item) for item in inputs]
+    start_tokens, frozen, _ = codec.encode_batch(task_inputs)
+    count = len(task_inputs)
+    attempts: list[list[Attempt]] = [[] for _ in range(count)]
+    frames: list[list[dict]] | None = [[] for _ in range(count)] if options.trace else None
+    final = start_tokens.clone()
+    spent = torch.zeros(count, dtype=torch.long)
+    spent_layers = torch.zeros(count, dtype=torch.long)
+    solved = np.zeros(count, dtype=bool)
+    attempt_index = 0
+
+    for s in range(samples):
+        rows = torch.from_numpy(np.flatnonzero(~solved))
+        tokens = start_tokens[rows].clone()
+        for r in range(retries + 1):
+            if rows.numel() == 0:
+                break
+            opts = options.model_copy(update={"seed": options.seed + s * SEED_STRIDE + r})
+            result = sample(model, tokens, frozen[rows], opts, mask_id=codec.mask_id, retry=attempt_index)
+            valid = check_batch(codec, [task_inputs[i] for i in rows.tolist()], result.tokens.cpu())
+            keep = []
+            for j, i in enumerate(rows.tolist()):
+                if frames is not None:
+                    offset = int(spent[i])
+                    for record in row_frames(result.trace, j):
+                        record.update(nfe=record["nfe"] + offset, sample=s)
+                        frames[i].append(record)
+                spent[i] += result.row_nfe[j]
+                spent_layers[i] += result.row_layer_evals[j]
+                final[i] = result.tokens[j].cpu()
+                answer = codec.decode(final[i])
+                attempt = Attempt(s, r, answer, bool(valid[j]), int(spent[i]), int(spent_layers[i]))
+                attempts[i].append(attempt)
+                if valid[j]:
+                    solved[i] = True
+                elif r < retries:
+                    verdict = verdict_of(codec, task_inputs[i], answer)
+                    remask = offending_positions(codec, verdict, final[i], frozen[i])
+                    attempt.remasked = int(remask.sum())
+                    keep.append((j, remask))
+            rows = rows[[j for j, _ in keep]]
+            if keep:
+                tokens = result.tokens.cpu()[[j for j, _ in keep]].clone()
+                tokens[torch.stack([m for _, m in keep])] = codec.mask_id
+            attempt_index += 1
+
+    outcomes = []
+    for i in range(count):
+        answer = codec.decode(final[i])
+        verdict = verdict_of(codec, task_inputs[i], answer)
+        last = attempts[i][-1]
+        outcomes.append(
+            Outcome(
+                answer=answer,
+                valid=bool(verdict.valid),
+                verdict=str(verdict.message),
+                nfe=int(spent[i]),
+                layer_evals=int(spent_layers[i]),
+                retries_used=last.retry,
+                samples_used=last.sample + 1,
+                attempts=attempts[i],
+                tokens=final[i].tolist(),
+                frames=frames[i] if frames is not None else None,
+            )
+        )
+    return outcomes
