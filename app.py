@@ -208,13 +208,14 @@ def _countdown_tab(shelf: ModelShelf, limits: Limits) -> None:
 
 def about_text(shelf: ModelShelf) -> str:
     """The "about the model" panel: each bundled checkpoint, its size and its measured solve rates."""
-    infos = shelf.infos()
-    parts = [] if infos else ["No bundled model could be loaded here: the exact solvers still work."]
-    for info in infos:
-        rates = solve_rates(info.card)
-        parts.append(info.summary() + ("\n\n" + rates if rates else "\n\n(no solve rates in its card)"))
-    parts += [f"- {p}" for p in shelf.problems]
-    return "\n\n---\n\n".join(parts)
+    parts = []
+    for info in shelf.infos():
+        rates = solve_rates(info.card) or "(its card states no solve rates)"
+        parts.append(f"{info.summary()}\n\n{rates}")
+    text = "\n\n---\n\n".join(parts) or "No bundled model could be loaded here: the exact solvers still work."
+    if shelf.problems:
+        text += "\n\n**Not loaded:**\n\n" + "\n".join(f"- {p}" for p in shelf.problems)
+    return text
 
 
 def build_demo(shelf: ModelShelf | None = None, limits: Limits = Limits()) -> gr.Blocks:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from .frames import MASK, View
 
 CSS = """
-#sudoku-text textarea, #countdown-numbers input, #countdown-target input {
+#sudoku-text textarea, #countdown-numbers textarea, #countdown-target textarea {
   font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; letter-spacing: 0.04em; }
 .rmdm-board-wrap { display: flex; justify-content: center; padding: 8px 0; }
 table.rmdm-board { border-collapse: collapse; border: 3px solid #1f2937; background: #ffffff;
@@ -66,8 +66,9 @@ table.rmdm-board.solved { border-color: #15803d; box-shadow: 0 0 0 3px #86efac; 
 .rmdm-strip span.fresh { background: #fcd34d; color: #78350f; box-shadow: inset 0 0 0 2px #f59e0b; }
 .rmdm-strip span.pad { color: #cbd5e1; border-style: dashed; }
 .rmdm-strip span.conflict { background: #fecaca; color: #991b1b; }
-table.rmdm-steps { margin: 10px auto 0; border-collapse: collapse; font-variant-numeric: tabular-nums; }
-table.rmdm-steps td { padding: 3px 10px; border-bottom: 1px solid #e5e7eb;
+table.rmdm-steps { margin: 10px auto 0; border-collapse: collapse; font-variant-numeric: tabular-nums;
+  border: none !important; }
+table.rmdm-steps td { padding: 3px 10px; border: none !important; border-bottom: 1px solid #e5e7eb !important;
   font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; }
 table.rmdm-steps td.ok { color: #15803d; } table.rmdm-steps td.bad { color: #b91c1c; }
 table.rmdm-steps td.wait { color: #9ca3af; }
