@@ -18,7 +18,9 @@ product node with the multiset of factors and of divisors; leaves are values. So
 commutativity (a+b = b+a), associativity ((a+b)+c = a+(b+c)) and the sign/divisor rules
 (a-(b-c) = (a+c)-b, a/(b/c) = (a*c)/b) do not make new solutions, while any other
 algebra does (a*1 and a/1 differ; a+b-b is a solution using a, b and b). Equal numbers
-are interchangeable. Under tv, solutions over different subsets of the cards count apart.
+are interchangeable, and two solutions whose step forms are identical count once (with
+equal values, (1*1)-1 and 1-(1*1) both write `1*1=1,1-1=0`). Under tv, solutions over
+different subsets of the cards count apart.
 """
 
 from __future__ import annotations
@@ -330,18 +332,28 @@ def _all_forms(instance: CountdownInstance, limit: int | None) -> dict[tuple, No
     return found
 
 
+def _solutions(instance: CountdownInstance, limit: int | None) -> list[list[Step]]:
+    """Distinct solutions: by normal form, then by step text (equal values can make two
+    normal forms, like (1*1)-1 and 1-(1*1), write the same steps)."""
+    forms = _all_forms(instance, limit)
+    by_text: dict[str, list[Step]] = {}
+    for tree in forms.values():
+        steps = tree_to_steps(tree)
+        by_text.setdefault(",".join(map(str, steps)), steps)
+    if limit is not None and len(forms) >= limit > len(by_text):
+        return _solutions(instance, None)  # the limit cut the search before enough texts
+    return [by_text[text] for text in sorted(by_text, key=lambda text: (text.count("="), text))]
+
+
 def solve_all(instance: CountdownInstance | str, rules: str = "ml", *, limit: int | None = None) -> list[list[Step]]:
     """Every distinct solution (module docstring), fewest steps first, then by text;
     with `limit`, stops after finding that many (which ones is then unspecified)."""
-    instance = as_instance(instance, rules)
-    solutions = [tree_to_steps(tree) for tree in _all_forms(instance, limit).values()]
-    solutions.sort(key=lambda steps: (len(steps), ",".join(map(str, steps))))
+    solutions = _solutions(as_instance(instance, rules), limit)
     return solutions if limit is None else solutions[:limit]
 
 
 def count_solutions(instance: CountdownInstance | str, rules: str = "ml", *, limit: int | None = None) -> int:
     """The number of distinct solutions; with `limit` counting stops there (2 answers
     "is it unique?")."""
-    instance = as_instance(instance, rules)
-    count = len(_all_forms(instance, limit))
+    count = len(_solutions(as_instance(instance, rules), limit))
     return count if limit is None else min(count, limit)
