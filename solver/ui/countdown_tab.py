@@ -52,17 +52,18 @@ def read_instance(numbers: str | None, target: str | int | float | None, rules: 
 
 
 def generate(n_numbers: int, rules: str, seed: int | None = None) -> tuple[str, str, str]:
-    """(numbers text, target text, note) for a fresh solvable instance."""
+    """(numbers text, target text, note) for a fresh solvable instance; the show's rules
+    always deal six numbers."""
     from puzzles.countdown import generate_countdown
 
+    count = None if rules == "tv" else int(n_numbers)
     try:
-        made = generate_countdown(np.random.default_rng(seed), n_numbers=int(n_numbers), rules=rules)
-    except (PuzzleError, ValueError, RuntimeError) as err:
+        made = generate_countdown(np.random.default_rng(seed), n_numbers=count, rules=rules, count_limit=1000)
+    except (PuzzleError, ValueError) as err:
         return "", "", render.verdict_box("warn", f"Could not generate an instance: {err}")
     inst = made.instance
-    count = getattr(made, "solutions", None)
-    note = f"{len(inst.numbers)} numbers, target {inst.target}, rules {inst.rules}"
-    note += f", {count} solution(s)." if count else "."
+    ways = "1000 or more" if made.solutions >= 1000 else str(made.solutions)
+    note = f"{len(inst.numbers)} numbers, target {inst.target}, {inst.rules} rules: {ways} distinct solution(s)."
     return ",".join(map(str, inst.numbers)), str(inst.target), render.verdict_box("info", note)
 
 

@@ -133,6 +133,15 @@ def test_countdown_exact_solver_and_its_step_checks():
     assert "&#10003;" not in start and "still masked" in start
 
 
+@pytest.mark.parametrize("count, rules", [(3, "ml"), (4, "ml"), (6, "ml"), (4, "tv")])
+def test_countdown_generate_gives_a_solvable_instance(count, rules):
+    numbers, target, note = countdown_tab.generate(count, rules, seed=5)
+    instance = countdown_tab.read_instance(numbers, target, rules)
+    assert len(instance.numbers) == (6 if rules == "tv" else count) and "solution" in note
+    *_, verdict, _, run = countdown_tab.solve_exact(numbers, target, rules)
+    assert "data-verdict='solved'" in verdict
+
+
 def test_countdown_unsolvable_instance_says_so():
     *_, verdict, _, run = countdown_tab.solve_exact("1,1,1", "1000", "ml")
     assert "No way to reach 1000" in verdict and run is None
