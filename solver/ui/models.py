@@ -105,6 +105,15 @@ class ModelShelf:
             self._models = models
             return models
 
+    def add(self, loaded: Any) -> None:
+        """Offer one more loaded model (replacing any for the same task and size)."""
+        models = self._load_all()
+        key = _model_size(loaded)
+        if key is None:
+            raise ValueError(f"a model for an unknown task: {loaded.codec!r}")
+        models[key] = loaded
+        self._infos[key] = _info(loaded, *key)
+
     def get(self, task: str, size: int) -> Any | None:
         return self._load_all().get((task, int(size)))
 

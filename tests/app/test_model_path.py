@@ -1,0 +1,114 @@
+"""The model path of the app's handlers, through the real sampler and guided solver, with
+deterministic stand-in models (tests/solver/fake_models.py) that know or miss the answer."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from puzzles.countdown import parse_instance  # noqa: E402
+from puzzles.sudoku import parse_sudoku, solve_sudoku  # noqa: E402
+from solver.codecs import CountdownCodec, SudokuCodec  # noqa: E402
+from solver.ui import countdown_tab, sudoku_tab  # noqa: E402
+from solver.ui.frames import MASK  # noqa: E402
+from solver.ui.models import ModelShelf  # noqa: E402
+from solver.ui.playback import SPEEDS, Limits, SolveSettings  # noqa: E402
+from tests.solver.fake_models import FakeDenoiser  # noqa: E402
+
+FOUR = "...3.1..2..11.3."
+CARD = "# fake\n\n## Solve rates\n\n| steps | solved |\n|---|---|\n| 10 | 100% |\n"
+
+
+@pytest.fixture(autouse=True)
+def no_pauses(monkeypatch):
+    """"fast" still streams every frame of a short run, without sleeping between them."""
+    monkeypatch.setitem(SPEEDS, "fast", (1e-6, 0.0))
+
+
+def sudoku_shelf(knows_answer: bool) -> ModelShelf:
+    puzzle = parse_sudoku(FOUR)
+    codec = SudokuCodec(puzzle.shape)
+    answer = codec.encode(solve_sudoku(puzzle).solution).tokens
+    model = FakeDenoiser(vocab_size=5, seq_len=16, loops=3, max_loops=8,
+                         answer=(lambda t: answer.expand_as(t)) if knows_answer else None)
+    shelf = ModelShelf(bundled=False)
+    shelf.add(SimpleNamespace(model=model, codec=codec, name="fake4", card=CARD))
+    return shelf
+
+
+def test_model_solves_and_every_frame_is_shown():
+    updates = list(sudoku_tab.solve_model(sudoku_shelf(True), FOUR, SolveSettings(), "fast"))
+    board, caption, verdict, index, run = updates[-1]
+    assert "data-verdict='solved'" in verdict and "NFE" in verdict
+    assert "rmdm-board solved" in board and index == len(run.frames) - 1
+    assert updates[0][4] is None and "solving" in updates[0][2]  # said while the model works
+    assert len(updates) == len(run.frames) + 1  # each frame streamed (a short run)
+    first = run.frames[0]
+    assert first.cells == FOUR and first.guesses and all(0 <= c <= 1 for c in first.confidence)
+    assert any(any(v.committed) for v in run.frames)
+    # frames are per loop: step 1 shows loops 1..3 before its commit
+    assert [(v.step, v.loop) for v in run.frames[:3]] == [(0, 0), (0, 1), (0, 2)]
+    middle, middle_caption = sudoku_tab.show(run, 1)
+    assert "masked" in middle and "loop 2/3" in middle_caption and "step 1/10" in middle_caption
+
+
+def test_wrong_answer_marks_conflicts_and_each_retry_is_listed():
+    settings = SolveSettings(retries=2)
+    *_, (board, caption, verdict, index, run) = sudoku_tab.solve_model(sudoku_shelf(False), FOUR, settings, "instant")
+    assert "data-verdict='invalid'" in verdict and "marked in red" in verdict
+    assert "conflict" in board
+    assert verdict.count("attempt ") == 3 and "retry 2" in caption
+    ends = run.retry_ends()
+    assert len(ends) == 3 and all(run.marks[e] for e in ends)
+    assert {v.retry for v in run.frames} == {0, 1, 2}
+
+
+def test_settings_reach_the_sampler():
+    shelf = sudoku_shelf(True)
+    *_, (_, _, verdict, _, run) = sudoku_tab.solve_model(shelf, FOUR, SolveSettings(steps=2, loops=5), "instant")
+    assert "data-verdict='solved'" in verdict
+    assert {v.step for v in run.frames} == {0, 1} and {v.loop for v in run.frames} == set(range(5))
+    *_, (_, _, verdict, _, run) = sudoku_tab.solve_model(shelf, FOUR, SolveSettings(adaptive=True), "instant")
+    assert "data-verdict" in verdict
+
+
+def test_too_much_work_is_refused_before_running():
+    shelf = sudoku_shelf(True)
+    (update,) = sudoku_tab.solve_model(shelf, FOUR, SolveSettings(loops=8, retries=5), "fast", Limits(max_passes=100))
+    assert "limit of 100" in update[2] and update[4] is None
+    (update,) = sudoku_tab.solve_model(shelf, FOUR, SolveSettings(loops=9), "fast")
+    assert "at most 8 loops" in update[2]
+
+
+def countdown_shelf(knows_answer: bool) -> ModelShelf:
+    codec = CountdownCodec(3, prompt_len=12, answer_len=20)
+    instance = parse_instance("44,15,79,50")
+    answer = codec.encode(instance, "44-15=29,79-29=50").target
+    model = FakeDenoiser(vocab_size=codec.vocab_size, seq_len=codec.seq_len, loops=2,
+                         answer=(lambda t: answer.clamp(min=1).expand_as(t)) if knows_answer else None)
+    shelf = ModelShelf(bundled=False)
+    shelf.add(SimpleNamespace(model=model, codec=codec, name="fake-cd3", card=CARD))
+    return shelf
+
+
+def test_countdown_answer_unmasks_and_is_checked():
+    updates = list(countdown_tab.solve_model(countdown_shelf(True), "44,15,79", "50", "ml", SolveSettings(), "fast"))
+    body, caption, verdict, index, run = updates[-1]
+    assert "data-verdict='solved'" in verdict and "44-15=29,79-29=50" in verdict
+    assert body.count("&#10003;") == 2
+    assert run.frames[0].cells == MASK * 20 and len(run.frames[-1].cells) == 20
+    assert "pad" in body  # the answer is shorter than the codec's answer_len
+
+
+def test_countdown_wrong_answer_is_explained():
+    *_, (body, caption, verdict, index, run) = countdown_tab.solve_model(
+        countdown_shelf(False), "44,15,79", "50", "ml", SolveSettings(retries=1), "instant")
+    assert "data-verdict='invalid'" in verdict and verdict.count("attempt ") == 2
+
+
+def test_countdown_model_refuses_an_instance_it_cannot_read():
+    (update,) = countdown_tab.solve_model(countdown_shelf(True), "444,155,799", "500000", "ml", SolveSettings())
+    assert "cannot read" in update[2]
