@@ -1,0 +1,101 @@
+"""Denoiser: shapes, determinism, loop/prelude/coda configurations, weight sharing, NFE."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from pydantic import ValidationError
+
+from solver.model import Denoiser, DenoiserConfig
+
+
+def config(**overrides) -> DenoiserConfig:
+    base = dict(vocab_size=5, seq_len=16, box_rows=2, box_cols=2, d_model=32, n_heads=4, core_layers=2, loops=3)
+    return DenoiserConfig(**{**base, **overrides})
+
+
+def tokens(batch: int = 3) -> torch.Tensor:
+    return torch.randint(0, 5, (batch, 16), generator=torch.Generator().manual_seed(0))
+
+
+def test_shapes_and_mask_logit():
+    model = Denoiser(config()).eval()
+    logits = model(tokens())
+    assert logits.shape == (3, 16, 5)
+    assert torch.isneginf(logits[..., 0]).all() and torch.isfinite(logits[..., 1:]).all()
+    per_loop = model(tokens(), loops=5, all_loops=True)
+    assert len(per_loop) == 5 and torch.allclose(per_loop[-1], model(tokens(), loops=5))
+
+
+def test_determinism_with_seed():
+    torch.manual_seed(7)
+    a = Denoiser(config()).eval()
+    torch.manual_seed(7)
+    b = Denoiser(config()).eval()
+    assert torch.equal(a(tokens()), b(tokens()))
+
+
+def test_stages_compose_to_forward():
+    model = Denoiser(config(prelude_layers=1, coda_layers=1, time_conditioning=True)).eval()
+    x = tokens()
+    h, cond = model.begin(x, torch.full((3,), 0.5))
+    for index in range(3):
+        h = model.loop(h, cond, index)
+    assert torch.allclose(model.finish(h, cond), model(x, torch.full((3,), 0.5)), atol=1e-6)
+
+
+def test_one_loop_without_prelude_or_coda_is_a_plain_stack():
+    model = Denoiser(config(loops=1)).eval()
+    x = tokens()
+    h = model.tok_emb(x) + sum(model.pos_emb[name](getattr(model, f"pos_{name}")) for name in model.pos_names)
+    h = model.loop_norm(h + model.loop_emb.weight[0])
+    for block in model.core:
+        h = block(h)
+    expected = model.head(model.final_norm(h))
+    assert torch.allclose(model(x)[..., 1:], expected[..., 1:], atol=1e-6)
+
+
+def test_core_weights_shared_across_loops():
+    model = Denoiser(config(loops=4))
+    n_one = sum(p.numel() for p in Denoiser(config(loops=1)).parameters())
+    assert model.num_parameters() == n_one  # loops add compute, not parameters (table sized by max_loops)
+    model.zero_grad()
+    model(tokens(), loops=4).logsumexp(-1).sum().backward()
+    assert all(p.grad is not None for p in model.core.parameters())
+    used = model.loop_emb.weight.grad.abs().sum(-1)
+    assert (used[:4] > 0).all() and (used[4:] == 0).all()
+
+
+def test_grad_loops_truncates_backprop():
+    model = Denoiser(config(loops=3))
+    model(tokens(), grad_loops=1).logsumexp(-1).sum().backward()
+    emb_grad = model.loop_emb.weight.grad
+    assert emb_grad[2].abs().sum() > 0 and emb_grad[:2].abs().sum() == 0
+    assert model.tok_emb.weight.grad is None  # embeddings ran under no_grad
+
+
+def test_nfe_accounting():
+    plain = Denoiser(config(loops=1))
+    loop_mdm = Denoiser(config(prelude_layers=1, coda_layers=2, core_layers=2))
+    assert plain.nfe_per_step(1) == 1 and plain.layer_evals_per_step(1) == 2
+    assert loop_mdm.nfe_per_step(4) == 1 + 4 + 1
+    assert loop_mdm.nfe_per_step(4, readouts=4) == 1 + 4 + 4
+    assert loop_mdm.layer_evals_per_step(4, readouts=2) == 1 + 8 + 4
+
+
+def test_sequence_positions():
+    model = Denoiser(DenoiserConfig(vocab_size=20, seq_len=40, positions="sequence", d_model=32, n_heads=2))
+    assert model(torch.zeros(2, 40, dtype=torch.long)).shape == (2, 40, 20)
+
+
+def test_config_errors():
+    with pytest.raises(ValidationError, match="divisible"):
+        config(n_heads=5)
+    with pytest.raises(ValidationError, match="max_loops"):
+        config(loops=20)
+    with pytest.raises(ValidationError, match="cells"):
+        config(seq_len=17)
+    with pytest.raises(ValidationError):
+        config(unknown=1)
+    with pytest.raises(ValueError, match="loop index"):
+        Denoiser(config()).loop(torch.zeros(1, 16, 32), None, 16)
