@@ -12,13 +12,14 @@ Difficulty levels (`rate_sudoku`, deterministic):
 
 - easy: naked singles alone solve it;
 - medium: naked + hidden singles solve it (naked singles alone do not);
-- hard: singles do not; the exact solver's full search (singles + locked candidates
-  between guesses, branching on a cell with fewest candidates, searching the whole tree
-  for a second solution) tries at most 10 values (`HARD_MAX_GUESSES`), possibly 0;
+- hard: singles do not; the exact solver's full search (locked candidates before the
+  first guess, singles after each, branching on a cell with fewest candidates, searching
+  the whole tree for a second solution) tries at most 10 values (`HARD_MAX_GUESSES`),
+  possibly 0;
 - extreme: that search tries more than 10 values.
 
-On random minimal 9x9 puzzles from `generate_sudoku` this gives roughly 1% easy, 40%
-medium, 55% hard and 4% extreme; 78% of magictour_top1465 is extreme, the rest hard.
+On random minimal 9x9 puzzles from `generate_sudoku` this gives roughly 1% easy, 41%
+medium, 51% hard and 7% extreme; 85% of magictour_top1465 is extreme, the rest hard.
 """
 
 from .canonical import Symmetry, apply_symmetry, canonical_batch, canonical_form, random_symmetry

@@ -5,8 +5,8 @@ The rule (deterministic; the same for every grid size):
 - easy: naked singles alone solve it (repeatedly fill a cell with one candidate left);
 - medium: naked and hidden singles solve it (a digit with one place left in a row,
   column or box), naked singles alone do not;
-- hard: singles do not solve it, and the exact solver's full search (propagating
-  naked/hidden singles and locked candidates between guesses, branching on a cell with
+- hard: singles do not solve it, and the exact solver's full search (locked candidates
+  before the first guess, naked and hidden singles after each, branching on a cell with
   fewest candidates) tries at most `HARD_MAX_GUESSES` values; 0 guesses happens when
   locked candidates finish what singles started;
 - extreme: that search tries more than `HARD_MAX_GUESSES` values.

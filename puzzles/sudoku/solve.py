@@ -47,8 +47,8 @@ def solve_batch(
 
     With `limit` 2 the counts tell unique (1) from ambiguous (2) puzzles; `max_guesses`
     >= 0 gives up (count -1) on a puzzle once that many guesses did not settle it.
-    `strength` is what propagation may use between guesses: NAKED (0) singles, HIDDEN (1)
-    singles too, LOCKED (2, the default and fastest) locked candidates as well.
+    `strength` is what propagation may use: NAKED (0) singles, HIDDEN (1) singles too,
+    LOCKED (2, the default and fastest) also locked candidates before the first guess.
     """
     puzzles = np.asarray(puzzles)
     if puzzles.ndim != 3 or puzzles.shape[1] != puzzles.shape[2]:
