@@ -48,6 +48,7 @@ from .instance import (
     TV_SMALL,
     CountdownInstance,
     as_instance,
+    iter_countdown_lines,
     parse_instance,
 )
 from .solve import Closest, closest, count_solutions, reachable, solve_all, solve_countdown
@@ -83,6 +84,7 @@ __all__ = [
     "count_solutions",
     "format_steps",
     "generate_countdown",
+    "iter_countdown_lines",
     "parse_answer",
     "parse_instance",
     "read_answer",

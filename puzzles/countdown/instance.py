@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from puzzles.errors import ParseError, PuzzleError
@@ -126,3 +127,18 @@ def as_instance(value: CountdownInstance | str, rules: str = "ml") -> CountdownI
     if isinstance(value, CountdownInstance):
         return value
     return parse_instance(value, rules)
+
+
+def iter_countdown_lines(lines: Iterable[str], rules: str = "ml") -> Iterator[tuple[int, CountdownInstance | ParseError]]:
+    """One instance per line: yields (line number, instance or the ParseError for that line).
+
+    `#` starts a comment; blank and comment-only lines are skipped.
+    """
+    for line_no, line in enumerate(lines, start=1):
+        text = line.split("#", 1)[0].rstrip("\r\n")
+        if not text.strip(" \t\r\n"):
+            continue
+        try:
+            yield line_no, parse_instance(text, rules, line_no=line_no)
+        except ParseError as err:
+            yield line_no, err

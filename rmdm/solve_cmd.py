@@ -1,0 +1,212 @@
+"""`rmdm solve`: solve puzzles read one per line, with the bundled model or exactly.
+
+    rmdm solve sudoku --method exact < puzzles.txt
+    rmdm solve countdown --method exact --rules tv --input instances.txt
+    rmdm solve sudoku --steps 16 --loops 4 --retries 2 < puzzles.txt     # the model
+
+Each puzzle line gives one output line, in order: the answer in one-line form (Sudoku:
+n*n digits; Countdown: step form), a space, and a verdict from the puzzle's verifier.
+A line that cannot be read gives `error: line N: ...` in its place (and on stderr); the
+other lines are still solved. Blank lines and `#` comments are skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from puzzles.errors import ParseError, PuzzleError
+
+# Exit codes (also in --help).
+EXIT_OK = 0  # every puzzle solved, every answer verified
+EXIT_UNSOLVED = 1  # some puzzle has no solution, or the model's answer was missing/invalid
+EXIT_MALFORMED = 2  # some input line (or the input file) could not be read; wins over 1
+EXIT_CANNOT_RUN = 3  # the chosen method could not run (model missing or failing to load)
+
+EPILOG = """\
+output: one line per puzzle, "ANSWER VERDICT", where VERDICT is
+  valid          the answer passed the verifier
+  invalid        the model's answer failed the verifier
+  no-solution    the exact solver proved there is none (ANSWER is "-")
+  no-answer      the model gave no answer that passed the verifier (ANSWER is "-")
+  closest=V      countdown --closest: no solution; ANSWER reaches V, the nearest value
+malformed lines print "error: line N: ..." in their place (and on stderr).
+
+exit codes: 0 all solved and valid; 1 some puzzle unsolved or invalid; 2 some input
+malformed or unreadable (takes precedence over 1); 3 the method could not run."""
+
+POLICIES = ("random", "top_prob", "top_margin", "entropy")
+
+
+@dataclass
+class _Line:
+    """One output line and what it says about the run."""
+
+    text: str
+    code: int  # EXIT_OK, EXIT_UNSOLVED or EXIT_MALFORMED
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--method", choices=("model", "exact"), default="model",
+        help="model: the bundled (or --checkpoint) model; exact: the exact solver (default %(default)s)",
+    )
+    common.add_argument("--input", "-i", metavar="FILE", help="read puzzles from FILE (default: stdin)")
+    model = common.add_argument_group("model options (--method model)")
+    model.add_argument("--checkpoint", metavar="NAME_OR_DIR", help="a bundled model name or a checkpoint directory")
+    model.add_argument("--steps", type=int, metavar="K", help="denoising steps (default: one position per step)")
+    model.add_argument("--loops", type=int, metavar="L", help="core loops per step (default: as trained)")
+    model.add_argument("--policy", choices=POLICIES, default="top_prob", help="unmasking order (default %(default)s)")
+    model.add_argument("--adaptive", action="store_true", help="stop looping when the hidden state settles")
+    model.add_argument("--retries", type=int, default=0, metavar="R", help="verifier-guided retries (default 0)")
+    model.add_argument("--samples", type=int, default=1, metavar="N", help="samples per puzzle, best kept (default 1)")
+    model.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default 0: greedy)")
+    model.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    model.add_argument("--batch-size", type=int, default=64, metavar="B", help="puzzles per batch (default 64)")
+    model.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda, ... (default auto)")
+
+    parser = subparsers.add_parser(
+        "solve", help="solve puzzles read one per line (model or exact)", description=__doc__,
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    tasks = parser.add_subparsers(dest="task", metavar="TASK", required=True)
+    sudoku = tasks.add_parser(
+        "sudoku", parents=[common], help="one Sudoku per line ('.' or '0' for blanks)",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sudoku.set_defaults(func=run)
+    countdown = tasks.add_parser(
+        "countdown", parents=[common], help="one instance per line: n1,n2,...,target",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    countdown.add_argument(
+        "--rules", choices=("ml", "tv"), default="ml",
+        help="ml: use every number once, results >= 0; tv: the show's rules (default %(default)s)",
+    )
+    countdown.add_argument(
+        "--closest", action="store_true", help="for an instance without solution, print the nearest reachable value"
+    )
+    countdown.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        stream = _open_input(args.input)
+    except OSError as err:
+        print(f"error: cannot read {args.input}: {err.strerror or err}", file=sys.stderr)
+        return EXIT_MALFORMED
+    with stream as text_lines:
+        items = _read_items(args, text_lines)
+        if args.method == "exact":
+            lines = (_exact_line(args, line_no, item) for line_no, item in items)
+        else:
+            try:
+                lines = iter(_model_lines(args, list(items)))
+            except _CannotRun as err:
+                print(f"error: {err}", file=sys.stderr)
+                return EXIT_CANNOT_RUN
+        worst = EXIT_OK
+        for line in lines:
+            print(line.text)
+            if line.code == EXIT_MALFORMED:
+                print(line.text, file=sys.stderr)
+            worst = max(worst, line.code)
+    return worst
+
+
+def _open_input(path: str | None) -> AbstractContextManager[TextIO]:
+    if path in (None, "-"):
+        if hasattr(sys.stdin, "reconfigure"):
+            sys.stdin.reconfigure(errors="replace")  # bad bytes become U+FFFD: a per-line error
+        return nullcontext(sys.stdin)
+    return open(path, encoding="utf-8", errors="replace")
+
+
+def _read_items(args: argparse.Namespace, stream: Iterable[str]) -> Iterator[tuple[int, Any]]:
+    """(line number, puzzle or ParseError) for each puzzle line."""
+    if args.task == "sudoku":
+        from puzzles.sudoku import iter_sudoku_lines
+
+        return iter_sudoku_lines(stream)
+    from puzzles.countdown import iter_countdown_lines
+
+    return iter_countdown_lines(stream, args.rules)
+
+
+def _error_line(line_no: int, err: ParseError) -> _Line:
+    where = f"line {line_no}" + (f", column {err.column}" if err.column is not None else "")
+    return _Line(f"error: {where}: {err.reason}", EXIT_MALFORMED)
+
+
+# ---------------------------------------------------------------- exact
+
+
+def _exact_line(args: argparse.Namespace, line_no: int, item: Any) -> _Line:
+    if isinstance(item, ParseError):
+        return _error_line(line_no, item)
+    if args.task == "sudoku":
+        from puzzles.sudoku import solve_sudoku
+
+        solution = solve_sudoku(item).solution
+        return _verified(args, item, solution.to_line()) if solution is not None else _Line("- no-solution", EXIT_UNSOLVED)
+    from puzzles.countdown import closest, format_steps, solve_countdown
+
+    steps = solve_countdown(item)
+    if steps is not None:
+        return _verified(args, item, format_steps(steps) or str(item.target))
+    if args.closest:
+        near = closest(item)
+        return _Line(f"{format_steps(near.steps) or near.value} closest={near.value}", EXIT_UNSOLVED)
+    return _Line("- no-solution", EXIT_UNSOLVED)
+
+
+def _verified(args: argparse.Namespace, puzzle: Any, answer: str) -> _Line:
+    """The answer with the verifier's verdict on it (the exact path checks itself too)."""
+    if args.task == "sudoku":
+        from puzzles.sudoku import verify_sudoku
+
+        try:
+            valid = verify_sudoku(puzzle, answer).valid
+        except PuzzleError:  # a model answer that is not even a grid of the right size
+            valid = False
+    else:
+        from puzzles.countdown import verify_countdown
+
+        valid = verify_countdown(puzzle, answer).valid
+    shown = "".join(answer.split()) or "-"  # one field: the line stays "ANSWER VERDICT"
+    return _Line(f"{shown} valid", EXIT_OK) if valid else _Line(f"{shown} invalid", EXIT_UNSOLVED)
+
+
+# ---------------------------------------------------------------- model
+
+
+class _CannotRun(Exception):
+    """The model path cannot run at all (not a property of one puzzle)."""
+
+
+def _model_lines(args: argparse.Namespace, items: list[tuple[int, Any]]) -> list[_Line]:
+    try:
+        from solver.inference import solve_instances
+    except ImportError as err:
+        raise _CannotRun(
+            f"the model solver is not available in this installation ({err}); use --method exact"
+        ) from None
+    puzzles = [item for _, item in items if not isinstance(item, ParseError)]
+    try:
+        answers = solve_instances(args.task, puzzles, args) if puzzles else []
+    except (ImportError, OSError, RuntimeError, ValueError) as err:  # PuzzleError is a ValueError
+        raise _CannotRun(f"the model could not run: {err}\n(--method exact solves without a model)") from None
+    answers_iter = iter(answers)
+    lines = []
+    for line_no, item in items:
+        if isinstance(item, ParseError):
+            lines.append(_error_line(line_no, item))
+            continue
+        answer = next(answers_iter)
+        lines.append(_Line("- no-answer", EXIT_UNSOLVED) if answer is None else _verified(args, item, answer))
+    return lines
