@@ -12,6 +12,7 @@ step on. Those positions are remasked and the sampler continues from the rest, u
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +26,8 @@ SEED_STRIDE = 1009  # attempt (sample s, retry r) samples with seed + s * SEED_S
 
 @dataclass
 class Attempt:
-    """One sampling pass for one puzzle: `nfe`/`layer_evals` are cumulative over its attempts."""
+    """One sampling pass for one puzzle: `nfe`, `layer_evals`, `loops` and `steps` are
+    cumulative over its attempts so far."""
 
     sample: int
     retry: int
@@ -33,6 +35,8 @@ class Attempt:
     valid: bool
     nfe: int
     layer_evals: int
+    loops: int = 0  # core passes per row, summed over steps
+    steps: int = 0  # denoising steps run
     remasked: int = 0  # positions remasked for the next attempt
 
 
@@ -140,9 +144,11 @@ def solve_guided(
     options: SampleOptions | None = None,
     retries: int = 0,
     samples: int = 1,
+    timings: list[tuple[int, int, float]] | None = None,
 ) -> list[Outcome]:
     """Solve a batch of puzzles (task objects or text) with up to `retries` verifier-guided
-    retries per sample and up to `samples` samples; see the module docstring."""
+    retries per sample and up to `samples` samples; see the module docstring. `timings`, if
+    given, gets (sample, retry, seconds) for each batched pass (sample, verify, remask)."""
     options = options or SampleOptions()
     if retries < 0 or samples < 1:
         raise ValueError(f"retries must be >= 0 and samples >= 1 (got {retries}, {samples})")
@@ -154,6 +160,8 @@ def solve_guided(
     final = start_tokens.clone()
     spent = torch.zeros(count, dtype=torch.long)
     spent_layers = torch.zeros(count, dtype=torch.long)
+    spent_loops = torch.zeros(count, dtype=torch.long)
+    spent_steps = torch.zeros(count, dtype=torch.long)
     solved = np.zeros(count, dtype=bool)
     attempt_index = 0
 
@@ -163,6 +171,7 @@ def solve_guided(
         for r in range(retries + 1):
             if rows.numel() == 0:
                 break
+            started = time.perf_counter()
             opts = options.model_copy(update={"seed": options.seed + s * SEED_STRIDE + r})
             result = sample(model, tokens, frozen[rows], opts, mask_id=codec.mask_id, retry=attempt_index)
             valid = check_batch(codec, [task_inputs[i] for i in rows.tolist()], result.tokens.cpu())
@@ -175,9 +184,13 @@ def solve_guided(
                         frames[i].append(record)
                 spent[i] += result.row_nfe[j]
                 spent_layers[i] += result.row_layer_evals[j]
+                spent_loops[i] += result.row_loops[j]
+                spent_steps[i] += result.row_steps[j]
                 final[i] = result.tokens[j].cpu()
                 answer = codec.decode(final[i])
-                attempt = Attempt(s, r, answer, bool(valid[j]), int(spent[i]), int(spent_layers[i]))
+                attempt = Attempt(
+                    s, r, answer, bool(valid[j]), int(spent[i]), int(spent_layers[i]), int(spent_loops[i]), int(spent_steps[i])
+                )
                 attempts[i].append(attempt)
                 if valid[j]:
                     solved[i] = True
@@ -191,6 +204,8 @@ def solve_guided(
                 tokens = result.tokens.cpu()[[j for j, _ in keep]].clone()
                 tokens[torch.stack([m for _, m in keep])] = codec.mask_id
             attempt_index += 1
+            if timings is not None:
+                timings.append((s, r, time.perf_counter() - started))
 
     outcomes = []
     for i in range(count):

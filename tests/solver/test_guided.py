@@ -1,0 +1,131 @@
+"""Verifier-guided solving: remasking what breaks a rule fixes a corrupted answer; NFE counts every attempt."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from puzzles.countdown import parse_instance
+from puzzles.sudoku import SudokuShape, parse_sudoku, verify_sudoku
+from solver.codecs import CountdownCodec, SudokuCodec
+from solver.guided import offending_positions, solve_guided
+from solver.sampler import SampleOptions
+
+from .fake_models import SudokuOracle
+
+KNOWN = Path(__file__).resolve().parents[1] / "puzzles" / "data" / "sudoku_known.txt"
+CODEC = SudokuCodec(SudokuShape(3, 3))
+
+
+def known_9x9() -> list[tuple[str, str]]:
+    rows = [line.split() for line in KNOWN.read_text().splitlines() if line and not line.startswith("#")]
+    return [(puzzle, solution) for shape, puzzle, solution in rows if shape == "3x3"]
+
+
+def oracle(pairs, wrong_cell=None):
+    puzzles, _, _ = CODEC.encode_batch([p for p, _ in pairs])
+    solutions, _, _ = CODEC.encode_batch([s for _, s in pairs])
+    blank = int((puzzles[0] == 0).nonzero()[0]) if wrong_cell is None else wrong_cell
+    return SudokuOracle(puzzles, solutions, wrong_cell=blank)
+
+
+def test_a_corrupted_answer_is_fixed_by_one_retry():
+    pairs = known_9x9()[:1]
+    model = oracle(pairs)
+    options = SampleOptions(steps=6)
+    [failed] = solve_guided(model, CODEC, [pairs[0][0]], options, retries=0)
+    assert not failed.valid and failed.retries_used == 0
+    assert "2 times" in failed.verdict
+
+    model = oracle(pairs)
+    [fixed] = solve_guided(model, CODEC, [pairs[0][0]], options, retries=3)
+    assert fixed.valid and fixed.answer == pairs[0][1]
+    assert fixed.retries_used == 1 and len(fixed.attempts) == 2
+    blanks = pairs[0][0].count(".")
+    assert 0 < fixed.attempts[0].remasked < blanks
+    assert fixed.nfe == model.row_passes() and fixed.layer_evals == model.row_layer_evals()
+    assert fixed.nfe > failed.nfe
+    assert not fixed.within(0).valid and fixed.within(0).nfe == failed.nfe
+    assert fixed.within(1).valid and fixed.within(5).nfe == fixed.nfe
+
+
+def test_retries_in_a_batch_touch_only_the_failed_rows():
+    pairs = known_9x9()
+    cell = next(i for i in range(81) if pairs[0][0][i] == "." and pairs[1][0][i] != ".")
+    model = oracle(pairs, wrong_cell=cell)
+    outcomes = solve_guided(model, CODEC, [p for p, _ in pairs], SampleOptions(steps=4), retries=2)
+    assert all(o.valid for o in outcomes)
+    for outcome, (puzzle, solution) in zip(outcomes, pairs):
+        assert outcome.answer == solution
+        assert verify_sudoku(puzzle, outcome.answer).valid
+    assert sum(o.nfe for o in outcomes) == model.row_passes()
+    for outcome, (puzzle, _) in zip(outcomes, pairs):  # the oracle errs only where its cell is blank
+        assert outcome.retries_used == (1 if puzzle[model.wrong_cell] == "." else 0)
+    assert outcomes[0].retries_used == 1 and outcomes[1].retries_used == 0
+
+
+def test_best_of_n_counts_every_sample():
+    pairs = known_9x9()[:1]
+    single = solve_guided(oracle(pairs), CODEC, [pairs[0][0]], SampleOptions(steps=3))[0]
+    model = oracle(pairs)
+    [outcome] = solve_guided(model, CODEC, [pairs[0][0]], SampleOptions(steps=3), samples=3)
+    assert not outcome.valid and outcome.samples_used == 3
+    assert outcome.nfe == 3 * single.nfe == model.row_passes()
+    [outcome] = solve_guided(oracle(pairs), CODEC, [pairs[0][0]], SampleOptions(steps=3), retries=1, samples=3)
+    assert outcome.valid and outcome.samples_used == 1
+
+
+def test_guided_trace_labels_each_attempt():
+    pairs = known_9x9()[:1]
+    [outcome] = solve_guided(oracle(pairs), CODEC, [pairs[0][0]], SampleOptions(steps=3, trace=True), retries=2)
+    retries = [f["retry"] for f in outcome.frames]
+    assert retries == sorted(retries) and set(retries) == {0, 1}
+    assert [f["nfe"] for f in outcome.frames] == sorted(f["nfe"] for f in outcome.frames)
+    assert outcome.frames[-1]["nfe"] == outcome.nfe
+    assert outcome.frames[-1]["tokens"] == outcome.tokens
+    given = [i for i, ch in enumerate(pairs[0][0]) if ch != "."]
+    assert all(f["tokens"][i] == outcome.tokens[i] for f in outcome.frames for i in given)
+
+
+def test_sudoku_remask_covers_the_units_with_duplicates():
+    puzzle, solution = known_9x9()[0]
+    wrong = list(solution)
+    cell = puzzle.index(".")  # a blank cell: (0, 2) in Wikipedia's example
+    wrong[cell] = "1" if solution[cell] != "1" else "2"
+    answer = "".join(wrong)
+    verdict = verify_sudoku(puzzle, answer)
+    tokens = CODEC.encode(answer).tokens
+    frozen = CODEC.encode(puzzle).frozen
+    remask = offending_positions(CODEC, verdict, tokens, frozen)
+    r, c = divmod(cell, 9)  # the wrong digit repeats in the cell's row, column and box
+    assert {v.kind for v in verdict.violations} == {"row", "column", "box"}
+    same_unit = {i for i in range(81) if i // 9 == r or i % 9 == c or (i // 27, i % 9 // 3) == (r // 3, c // 3)}
+    expected = {i for i in same_unit if not frozen[i]}
+    assert set(remask.nonzero().flatten().tolist()) == expected
+
+
+@pytest.mark.parametrize(
+    ("answer", "first_masked"),
+    [("44-15=29,79-29=51", 9), ("44-15=28,79-28=50", 0), ("44+15=59", 0)],
+)
+def test_countdown_remask_from_the_first_wrong_step(answer, first_masked):
+    from puzzles.countdown import verify_countdown
+
+    codec = CountdownCodec(3, prompt_len=12, answer_len=20)
+    instance = parse_instance("44,15,79,50")
+    encoded = codec.encode(instance, answer)
+    verdict = verify_countdown(instance, answer)
+    remask = offending_positions(codec, verdict, encoded.target, encoded.frozen)
+    masked = remask.nonzero().flatten().tolist()
+    assert masked == list(range(codec.prompt_len + first_masked, codec.seq_len))
+
+
+def test_solve_guided_accepts_text_and_objects():
+    pairs = known_9x9()[:1]
+    outcomes = solve_guided(oracle(pairs), CODEC, [parse_sudoku(pairs[0][0])], SampleOptions(), retries=1)
+    assert outcomes[0].valid
+    with pytest.raises(ValueError):
+        solve_guided(oracle(pairs), CODEC, [pairs[0][0]], retries=-1)
+    assert torch.is_tensor(torch.tensor(outcomes[0].tokens))
