@@ -212,3 +212,51 @@ def test_bad_inputs_are_refused():
         SampleOptions(policy="best")
     with pytest.raises(ValueError):
         SampleOptions(steps=0)
+
+
+def _real_denoiser(**overrides):
+    from solver.model import Denoiser, DenoiserConfig
+
+    config = dict(
+        vocab_size=5, seq_len=16, mask_id=0, d_model=16, n_heads=2, prelude_layers=1, core_layers=2,
+        coda_layers=1, loops=2, max_loops=5, box_rows=2, box_cols=2, time_conditioning=True,
+    )
+    torch.manual_seed(0)
+    return Denoiser(DenoiserConfig(**{**config, **overrides})).eval()
+
+
+def _count_rows(stack, counter, key):
+    """Forward hooks adding the batch rows of every pass through each block of a stack."""
+    handles = []
+    for i, block in enumerate(stack):
+        def hook(module, inputs, output, i=i):
+            counter[key] += inputs[0].shape[0] * (1 if i == 0 else 0)
+            counter["layers"] += inputs[0].shape[0]
+        handles.append(block.register_forward_hook(hook))
+    return handles
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"steps": 3}, {"steps": None, "trace": True}, {"steps": 4, "adaptive": True, "adaptive_threshold": 0.2},
+     {"steps": 2, "loops": 5, "policy": "entropy", "temperature": 1.0}],
+)
+def test_real_denoiser_nfe_matches_the_passes_it_made(options):
+    from collections import Counter
+
+    from puzzles.sudoku import SudokuShape
+    from solver.codecs import SudokuCodec
+
+    model = _real_denoiser()
+    counter: Counter[str] = Counter()
+    for stack, key in ((model.prelude, "prelude"), (model.core, "core"), (model.coda, "coda")):
+        _count_rows(stack, counter, key)
+    codec = SudokuCodec(SudokuShape(2, 2))
+    tokens, frozen, _ = codec.encode_batch([".3....2.4....1..", "...1..2.42..1...", "................"])
+    result = sample(model, tokens, frozen, SampleOptions(**options))
+    assert int(result.row_nfe.sum()) == counter["prelude"] + counter["core"] + counter["coda"]
+    assert int(result.row_layer_evals.sum()) == counter["layers"]
+    assert not (result.tokens == codec.mask_id).any()
+    assert torch.equal(result.tokens[frozen], tokens[frozen])
+    again = sample(model, tokens, frozen, SampleOptions(**options))
+    assert torch.equal(again.tokens, result.tokens)

@@ -1,0 +1,243 @@
+"""`rmdm eval`: solve rate of a checkpoint on a data set, over a sweep of sampler settings.
+
+    rmdm eval --checkpoint sudoku9 --data data/sudoku9-hard --steps 1,4,16 --loops 1,2,4 --plot
+    rmdm eval --checkpoint sudoku9 --data ../shared/benchmarks/sudoku/norvig_top95.txt --retries 0,1,4
+
+Prints a table (solve rate with its 95% Wilson interval, mean NFE and layer evaluations,
+loops per step, puzzles/s; then the solve rate per difficulty), writes results.json and
+results.csv to --out (atomically), and with --plot the solve rate against NFE, steps and
+loops as PNGs. Bad input is one line on stderr and exit status 2. torch is imported only
+when the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+POLICIES = ("random", "top_prob", "top_margin", "entropy")
+
+
+class UsageError(ValueError):
+    """A flag value that cannot be used (exit 2)."""
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "eval",
+        help="solve rate of a checkpoint on a data set, over a sweep of steps/loops/policies/retries",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Comma lists sweep every combination. Data: a `rmdm gen` directory (manifest.json + Parquet), "
+        "a one-line Sudoku .txt, a Countdown .jsonl ({\"input\": \"n1,...,target\"}) or a .parquet file.",
+    )
+    p.add_argument("--checkpoint", required=True, metavar="NAME|DIR", help="a bundled checkpoint name or a directory")
+    p.add_argument("--data", required=True, metavar="DIR|FILE", help="data_gen directory or raw puzzle file")
+    p.add_argument("--split", default="test", help="split of a data_gen directory (default: test)")
+    p.add_argument("--steps", default="all", metavar="LIST", help="denoising steps, e.g. 1,2,4,8,16; 'all' = one position per step (default)")
+    p.add_argument("--loops", default="trained", metavar="LIST", help="loops per step, e.g. 1,2,4,8; 'trained' = as trained (default); with --adaptive, the cap")
+    p.add_argument("--policy", default="top_prob", metavar="LIST", help=f"unmasking policies: {', '.join(POLICIES)} (default: top_prob)")
+    p.add_argument("--retries", default="0", metavar="LIST", help="verifier-guided retries, e.g. 0,1,4 (default: 0)")
+    p.add_argument("--samples", type=int, default=1, metavar="N", help="best-of-N samples per puzzle (default: 1)")
+    p.add_argument("--adaptive", action="store_true", help="adaptive loops: stop a step's loops when the hidden state settles")
+    p.add_argument("--adaptive-threshold", type=float, default=None, metavar="X", help="relative change that counts as settled (default: the sampler's)")
+    p.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default: 0, argmax)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--limit", type=int, default=None, metavar="N", help="evaluate the first N puzzles only")
+    p.add_argument("--batch-size", type=int, default=64, metavar="N")
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: auto)")
+    p.add_argument("--out", default=None, metavar="DIR", help="where results.json/.csv (and plots) go (default: runs/eval/<checkpoint>-<data>)")
+    p.add_argument("--plot", action="store_true", help="also draw solve rate vs NFE, steps and loops (PNG)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+    return p
+
+
+def parse_list(text: str, flag: str, *, minimum: int, default_word: str | None = None) -> list[int | None]:
+    """'1,2,4' -> [1, 2, 4]; `default_word` (e.g. 'all') -> None. UsageError names the flag."""
+    values: list[int | None] = []
+    for part in str(text).split(","):
+        part = part.strip()
+        if default_word is not None and part.lower() == default_word:
+            values.append(None)
+            continue
+        try:
+            value = int(part)
+        except ValueError:
+            allowed = f" or '{default_word}'" if default_word else ""
+            raise UsageError(f"{flag}: {part!r} is not a whole number{allowed} (got {text!r})") from None
+        if value < minimum:
+            raise UsageError(f"{flag}: {value} is below the minimum {minimum}")
+        values.append(value)
+    if len(set(values)) != len(values):
+        raise UsageError(f"{flag}: repeated value in {text!r}")
+    return values
+
+
+def parse_policies(text: str) -> list[str]:
+    policies = [p.strip() for p in str(text).split(",")]
+    for p in policies:
+        if p not in POLICIES:
+            raise UsageError(f"--policy: unknown policy {p!r} (choose from {', '.join(POLICIES)})")
+    return policies
+
+
+def _check_numbers(args: argparse.Namespace) -> None:
+    if args.samples < 1:
+        raise UsageError(f"--samples must be at least 1, got {args.samples}")
+    if args.batch_size < 1:
+        raise UsageError(f"--batch-size must be at least 1, got {args.batch_size}")
+    if args.temperature < 0:
+        raise UsageError(f"--temperature cannot be negative, got {args.temperature}")
+    if args.adaptive_threshold is not None and args.adaptive_threshold < 0:
+        raise UsageError(f"--adaptive-threshold cannot be negative, got {args.adaptive_threshold}")
+    if args.limit is not None and args.limit < 1:
+        raise UsageError(f"--limit must be at least 1, got {args.limit}")
+
+
+def default_out(checkpoint: str, data: str, split: str | None) -> Path:
+    name = Path(checkpoint).name or "model"
+    data_name = Path(data).stem or "data"
+    return Path("runs") / "eval" / (f"{name}-{data_name}" + (f"-{split}" if split else ""))
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except Exception as err:  # bad input of any kind: one line, exit 2
+        if not _is_input_error(err):
+            raise
+        message = " ".join(str(err).split()) or type(err).__name__
+        print(f"rmdm eval: error: {message}", file=sys.stderr)
+        return 2
+
+
+def _is_input_error(err: Exception) -> bool:
+    """Errors about what the user gave (flags, files, checkpoints), not bugs."""
+    return isinstance(err, (ValueError, OSError, KeyError)) or type(err).__name__.endswith(("CheckpointError", "CodecError"))
+
+
+def _run(args: argparse.Namespace) -> int:
+    steps = parse_list(args.steps, "--steps", minimum=1, default_word="all")
+    loops = parse_list(args.loops, "--loops", minimum=1, default_word="trained")
+    retries = [int(r) for r in parse_list(args.retries, "--retries", minimum=0)]
+    policies = parse_policies(args.policy)
+    _check_numbers(args)
+
+    from .evaluate import evaluate, load_eval_data, sweep, write_results
+
+    data = load_eval_data(args.data, split=args.split, limit=args.limit)
+
+    from .checkpoint import load
+    from .inference import resolve_device
+
+    device = resolve_device(args.device)
+    loaded = load(args.checkpoint, device=device)
+    config = loaded.model.config
+    model_max = int(getattr(config, "max_loops", None) or getattr(config, "loops", 1))
+    too_many = [lp for lp in loops if lp is not None and lp > model_max]
+    if too_many:
+        raise UsageError(f"--loops: {too_many[0]} exceeds this model's max_loops = {model_max}")
+
+    settings = sweep(steps, loops, policies, retries, samples=args.samples, adaptive=args.adaptive)
+    runs = len({(s.steps, s.loops, s.policy, s.retries if s.samples > 1 else None) for s in settings})
+    bar = None
+    if not args.quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(total=runs * len(data.inputs), unit="puzzle", desc="rmdm eval", file=sys.stderr, dynamic_ncols=True)
+    started = time.perf_counter()
+    try:
+        rows = evaluate(
+            loaded, data, settings, batch_size=args.batch_size, temperature=args.temperature, seed=args.seed,
+            adaptive_threshold=args.adaptive_threshold, progress=bar.update if bar is not None else None,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    wall = time.perf_counter() - started
+
+    name = getattr(loaded, "name", None) or str(args.checkpoint)
+    print_tables(rows, data, title=f"{name} on {data.source}" + (f" [{data.split}]" if data.split else ""))
+    out = Path(args.out) if args.out else default_out(str(args.checkpoint), args.data, data.split)
+    meta = {
+        "command": "rmdm eval " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["eval"] else "rmdm eval",
+        "checkpoint": name,
+        "checkpoint_path": str(getattr(loaded, "path", "")),
+        "data": data.source,
+        "split": data.split,
+        "task": data.task,
+        "puzzles": len(data.inputs),
+        "grouping": data.grouping,
+        "device": device,
+        "batch_size": args.batch_size,
+        "temperature": args.temperature,
+        "seed": args.seed,
+        "adaptive_threshold": args.adaptive_threshold,
+        "wall_seconds": wall,
+        "versions": _versions(),
+    }
+    json_path, csv_path = write_results(rows, out, meta)
+    print(f"wrote {json_path} and {csv_path}")
+    if args.plot:
+        from .plots import plot_sweep
+
+        for path in plot_sweep(rows, out, title=meta["checkpoint"] + " on " + Path(data.source).name):
+            print(f"wrote {path}")
+    return 0
+
+
+def _versions() -> dict[str, str]:
+    import platform
+
+    import torch
+
+    try:
+        from importlib.metadata import version
+
+        package = version("rmdm-puzzles")
+    except Exception:  # not installed (running from a checkout)
+        package = "checkout"
+    return {"python": platform.python_version(), "torch": torch.__version__, "rmdm-puzzles": package}
+
+
+def print_tables(rows: list, data: Any, title: str) -> None:
+    """The sweep as a rich table, then the solve rate per difficulty group."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if not console.is_terminal:  # a pipe or a file: no need to squeeze into 80 columns
+        console = Console(width=160)
+    table = Table(title=title, title_justify="left")
+    for column in ("steps", "loops", "policy", "retries", "solved", "solve rate [95% CI]", "NFE", "layer evals",
+                   "loops/step", "puzzles/s"):
+        table.add_column(column, justify="left" if column == "policy" else "right")
+    for row in rows:
+        s = row.setting
+        loops = "trained" if s.loops is None else str(s.loops)
+        table.add_row(
+            "all" if s.steps is None else str(s.steps),
+            f"≤{loops} adapt." if s.adaptive else loops,
+            s.policy + (f" ×{s.samples}" if s.samples > 1 else ""),
+            str(s.retries),
+            f"{row.solved}/{row.puzzles}",
+            f"{100 * row.solve_rate:.1f}% [{100 * row.ci_low:.1f}, {100 * row.ci_high:.1f}]",
+            f"{row.mean_nfe:.1f}",
+            f"{row.mean_layer_evals:.1f}",
+            f"{row.loops_per_step:.2f}",
+            f"{row.puzzles_per_s:.1f}",
+        )
+    console.print(table)
+    labels = list(rows[0].by_group) if rows else []
+    if len(labels) > 1:
+        groups = Table(title=f"solve rate by {data.grouping}", title_justify="left")
+        groups.add_column("setting")
+        for label in labels:
+            groups.add_column(f"{label} (n={rows[0].by_group[label]['puzzles']})", justify="right")
+        for row in rows:
+            groups.add_row(row.setting.label(), *(f"{100 * row.by_group[g]['solve_rate']:.1f}%" for g in labels))
+        console.print(groups)

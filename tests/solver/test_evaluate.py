@@ -1,0 +1,182 @@
+"""Batch evaluation: data loading, Wilson intervals, the retry sweep from one run, outputs, CLI errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from rmdm.cli import main
+from solver.evaluate import EvalError, evaluate, load_eval_data, results_csv, sweep, wilson_interval, write_results
+
+from .test_guided import CODEC, known_9x9, oracle
+
+
+def test_wilson_interval_known_values():
+    low, high = wilson_interval(8, 10)
+    assert (round(low, 4), round(high, 4)) == (0.4902, 0.9433)
+    assert wilson_interval(0, 10)[0] == 0.0 and wilson_interval(10, 10)[1] == 1.0
+    low, high = wilson_interval(50, 100)
+    assert (round(low, 4), round(high, 4)) == (0.4038, 0.5962)
+
+
+def write_sudoku_dir(tmp_path: Path) -> Path:
+    pairs = known_9x9()
+    rows = {
+        "id": [f"s{i}" for i in range(len(pairs))],
+        "puzzle": [p for p, _ in pairs],
+        "solution": [s for _, s in pairs],
+        "size": [9] * len(pairs),
+        "box_rows": [3] * len(pairs),
+        "box_cols": [3] * len(pairs),
+        "level": ["easy", "extreme", "hard"][: len(pairs)],
+    }
+    directory = tmp_path / "sudoku9"
+    directory.mkdir()
+    pq.write_table(pa.table(rows), directory / "test-00000.parquet")
+    manifest = {"task": "sudoku", "splits": {"test": {"count": len(pairs), "files": [{"path": "test-00000.parquet"}]}}}
+    (directory / "manifest.json").write_text(json.dumps(manifest))
+    return directory
+
+
+def test_load_a_data_gen_directory_and_raw_files(tmp_path):
+    data = load_eval_data(write_sudoku_dir(tmp_path))
+    assert data.task == "sudoku" and len(data.inputs) == 3 and data.split == "test"
+    assert data.grouping == "level" and data.groups == ["easy", "extreme", "hard"]
+    assert len(load_eval_data(tmp_path / "sudoku9", limit=2).inputs) == 2
+
+    text = tmp_path / "p.txt"
+    text.write_text("# a comment\n" + "\n".join(p for p, _ in known_9x9()) + "\n")
+    data = load_eval_data(text)
+    assert data.grouping == "clues" and data.groups[0] == "clues 30-34"
+
+    jsonl = tmp_path / "cd.jsonl"
+    jsonl.write_text('{"input": "44,15,79,50", "output": "44-15=29,79-29=50"}\n{"input": "1,2,3,6"}\n')
+    data = load_eval_data(jsonl)
+    assert data.task == "countdown" and [x.target for x in data.inputs] == [50, 6]
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "message"),
+    [
+        (None, "nowhere.txt", "no such file"),
+        ("1234\n", "bad.txt", "line 1"),
+        ("{not json\n", "bad.jsonl", "line 1"),
+        ("x", "data.csv", "unknown data format"),
+    ],
+)
+def test_bad_data_is_a_clear_error(tmp_path, content, name, message):
+    path = tmp_path / name
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(EvalError, match=message):
+        load_eval_data(path)
+
+
+def test_a_missing_split_names_the_splits(tmp_path):
+    with pytest.raises(EvalError, match="splits: test"):
+        load_eval_data(write_sudoku_dir(tmp_path), split="val")
+
+
+def test_public_benchmarks_load(shared_benchmarks):
+    for name, count in (("norvig_top95.txt", 95), ("norvig_hardest.txt", 11)):
+        data = load_eval_data(shared_benchmarks / "sudoku" / name)
+        assert data.task == "sudoku" and len(data.inputs) == count
+    data = load_eval_data(shared_benchmarks / "countdown" / "cd4_test.jsonl")
+    assert data.task == "countdown" and len(data.inputs) == 500 and len(data.inputs[0].numbers) == 4
+
+
+def test_retry_sweep_from_one_run_matches_separate_runs(tmp_path):
+    data = load_eval_data(write_sudoku_dir(tmp_path))
+    pairs = known_9x9()
+    loaded = SimpleNamespace(model=oracle(pairs), codec=CODEC, name="oracle")
+    together = evaluate(loaded, data, sweep([4], [1, 2], retries=[0, 1, 3]), batch_size=2)
+    assert [r.setting.retries for r in together] == [0, 1, 3, 0, 1, 3]
+    for row in together:
+        alone = evaluate(loaded, data, sweep([4], [row.setting.loops], retries=[row.setting.retries]), batch_size=2)[0]
+        assert (alone.solved, alone.mean_nfe, alone.mean_layer_evals) == (row.solved, row.mean_nfe, row.mean_layer_evals)
+    assert together[0].solved == 0 and together[1].solved == 3  # the oracle's mistake, fixed by a retry
+    assert together[1].mean_nfe > together[0].mean_nfe
+    assert together[0].by_group["easy"]["puzzles"] == 1
+
+
+def test_results_are_written_as_json_and_csv(tmp_path):
+    data = load_eval_data(write_sudoku_dir(tmp_path))
+    loaded = SimpleNamespace(model=oracle(known_9x9()), codec=CODEC, name="oracle")
+    rows = evaluate(loaded, data, sweep([None, 2], retries=[0, 1]))
+    json_path, csv_path = write_results(rows, tmp_path / "out", {"checkpoint": "oracle"})
+    payload = json.loads(json_path.read_text())
+    assert payload["checkpoint"] == "oracle" and len(payload["rows"]) == 4
+    assert payload["rows"][0]["steps"] is None and "by_group" in payload["rows"][0]
+    lines = csv_path.read_text().splitlines()
+    assert lines[0].startswith("steps,loops,adaptive,policy,retries")
+    assert len(lines) == 1 + 4 * (1 + 3)  # per setting: all + three levels
+    assert results_csv(rows) == csv_path.read_text()
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]  # no temp files left
+
+
+def test_plots_are_drawn(tmp_path):
+    from solver.plots import plot_sweep
+
+    data = load_eval_data(write_sudoku_dir(tmp_path))
+    loaded = SimpleNamespace(model=oracle(known_9x9()), codec=CODEC, name="oracle")
+    rows = evaluate(loaded, data, sweep([1, 4], [1, 2]))
+    paths = plot_sweep(rows, tmp_path / "plots", title="oracle")
+    assert [p.name for p in paths] == ["solve_rate_vs_nfe.png", "solve_rate_vs_steps.png", "solve_rate_vs_loops.png"]
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in paths)
+
+
+def test_a_model_for_another_size_is_refused(tmp_path):
+    from puzzles.sudoku import SudokuShape
+    from solver.codecs import SudokuCodec
+
+    data = load_eval_data(write_sudoku_dir(tmp_path))
+    loaded = SimpleNamespace(model=oracle(known_9x9()), codec=SudokuCodec(SudokuShape(2, 2)), name="four")
+    with pytest.raises(EvalError, match="4x4 Sudoku, not 9x9"):
+        evaluate(loaded, data, sweep())
+
+
+# ----------------------------------------------------------------------------- the command line
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str]:
+    code = main(["eval", *argv])
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--steps", "1,x"], "--steps: 'x' is not a whole number"),
+        (["--steps", "0"], "--steps: 0 is below the minimum 1"),
+        (["--loops", "2,2"], "--loops: repeated value"),
+        (["--retries", "-1"], "--retries: -1 is below the minimum 0"),
+        (["--policy", "best"], "--policy: unknown policy 'best'"),
+        (["--samples", "0"], "--samples must be at least 1"),
+        (["--limit", "0"], "--limit must be at least 1"),
+    ],
+)
+def test_eval_bad_sweep_values_exit_2_with_one_line(tmp_path, capsys, flags, message):
+    code, err = run_cli(capsys, "--checkpoint", "sudoku9", "--data", str(write_sudoku_dir(tmp_path)), *flags)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("rmdm eval: error: ") and message in err
+
+
+def test_eval_bad_data_path_exits_2(tmp_path, capsys):
+    code, err = run_cli(capsys, "--checkpoint", "sudoku9", "--data", str(tmp_path / "missing"))
+    assert code == 2 and err.count("\n") == 1 and "no such file or directory" in err
+    code, err = run_cli(capsys, "--checkpoint", "sudoku9", "--data", str(tmp_path))
+    assert code == 2 and "manifest.json" in err
+
+
+def test_eval_missing_checkpoint_exits_2(tmp_path, capsys):
+    pytest.importorskip("solver.checkpoint")
+    data = write_sudoku_dir(tmp_path)
+    code, err = run_cli(capsys, "--checkpoint", str(tmp_path / "no-such-checkpoint"), "--data", str(data))
+    assert code == 2 and err.count("\n") == 1 and err.startswith("rmdm eval: error: ")
+    code, err = run_cli(capsys, "--checkpoint", "no_such_bundled_model", "--data", str(data))
+    assert code == 2 and err.count("\n") == 1
