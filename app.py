@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import threading
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: no calls home
 os.environ.setdefault("NO_PROXY", "localhost,127.0.0.1,::1")
@@ -29,7 +30,6 @@ from solver.ui.playback import POLICIES, SPEEDS, Limits, SolveSettings, replay  
 
 log = logging.getLogger("rmdm.app")
 
-LEVELS = ("easy", "medium", "hard", "extreme")
 SYSTEM_FONTS = ["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"]
 MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "Liberation Mono", "monospace"]
 INTRO = (
@@ -118,8 +118,8 @@ def _sudoku_tab(shelf: ModelShelf, limits: Limits) -> None:
     with gr.Row():
         with gr.Column(scale=2, min_width=320):
             with gr.Row():
-                size = gr.Radio([4, 6, 9], value=9, label="Size")
-                level = gr.Dropdown(list(LEVELS), value="easy", label="Difficulty")
+                size = gr.Radio(list(sudoku_tab.SIZES), value=9, label="Size")
+                level = gr.Dropdown(list(sudoku_tab.LEVELS_FOR_SIZE[9]), value="easy", label="Difficulty")
             generate = gr.Button("Generate a puzzle")
             example = gr.Dropdown(list(examples), value=None, label="Or pick an example")
             text = gr.Textbox(
@@ -153,6 +153,12 @@ def _sudoku_tab(shelf: ModelShelf, limits: Limits) -> None:
     def exact_once(value):
         yield sudoku_tab.solve_exact(value)
 
+    def on_size(n, chosen, value):
+        levels = sudoku_tab.LEVELS_FOR_SIZE[int(n)]
+        board = gr.skip() if value and value.strip() else sudoku_tab.empty_board(n)
+        return gr.Dropdown(choices=list(levels), value=chosen if chosen in levels else levels[0]), board
+
+    size.change(on_size, [size, level, text], [level, board], api_name=False, show_progress="hidden")
     generate.click(_safe(sudoku_tab.generate, 0, 1, as_text=True), [size, level], text, api_name="generate_sudoku")
     example.input(lambda label: examples.get(label, ""), example, text, api_name=False)
     text.change(_safe(on_text, 1, 2), text, [board, note], show_progress="hidden", api_name=False)
@@ -232,11 +238,17 @@ def build_demo(shelf: ModelShelf | None = None, limits: Limits = Limits()) -> gr
     return demo
 
 
+def server_address(host: str | None = None, port: int | None = None) -> tuple[str, int]:
+    """The flags, else GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, else 127.0.0.1:7860 (local only)."""
+    host = host or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
+    port = port or int(os.environ.get("GRADIO_SERVER_PORT") or 7860)
+    return host, port
+
+
 def launch(demo: gr.Blocks, host: str | None = None, port: int | None = None, **kwargs):
     """Queue with bounded concurrency, then launch locally (host/port default to the
     GRADIO_SERVER_NAME / GRADIO_SERVER_PORT variables, then 127.0.0.1:7860)."""
-    host = host or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
-    port = port or int(os.environ.get("GRADIO_SERVER_PORT") or 7860)
+    host, port = server_address(host, port)
     demo.queue(max_size=32, default_concurrency_limit=2)
     return demo.launch(
         server_name=host, server_port=port, share=False, theme=theme(), css=render.CSS,
@@ -244,10 +256,22 @@ def launch(demo: gr.Blocks, host: str | None = None, port: int | None = None, **
     )
 
 
+def warm_up(shelf: ModelShelf) -> None:
+    """Compile the exact solver (numba, seconds on a first run) and load the models, so the
+    first visitor does not wait for either."""
+    try:
+        sudoku_tab.read_puzzle("...3.1..2..11.3.")
+        shelf.infos()
+    except Exception:  # noqa: BLE001 - a failed warm-up only costs the first request time
+        log.exception("warm-up failed")
+
+
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    demo = build_demo(ModelShelf(extra=args.checkpoint), Limits(max_passes=args.max_passes))
-    launch(demo, args.host, args.port)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # gradio's own start-up checks
+    shelf = ModelShelf(extra=args.checkpoint)
+    threading.Thread(target=warm_up, args=(shelf,), daemon=True).start()
+    launch(build_demo(shelf, Limits(max_passes=args.max_passes)), args.host, args.port)
     return 0
 
 

@@ -21,6 +21,9 @@ from .models import ModelShelf
 from .playback import Limits, SolveSettings, playback, run_model
 
 SIZES = (4, 6, 9)
+# The difficulty levels the generator reaches at each size (4x4 grids are all solved by
+# singles; 6x6 never need more than 10 guesses).
+LEVELS_FOR_SIZE = {4: ("easy",), 6: ("easy", "medium", "hard"), 9: ("easy", "medium", "hard", "extreme")}
 MAX_SIZE = 9
 
 # (board, caption, verdict, frame index, run): what every solve handler yields

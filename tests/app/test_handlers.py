@@ -68,13 +68,19 @@ def test_preview_shows_the_givens():
     assert sudoku_tab.preview("   ") == (sudoku_tab.empty_board(), "", None)
 
 
-@pytest.mark.parametrize("size", sudoku_tab.SIZES)
-def test_generate_gives_a_readable_unique_puzzle_with_its_seed(size):
-    text = sudoku_tab.generate(size, "easy", seed=3)
-    assert f"{size}x{size}" in text and "seed 3" in text
+@pytest.mark.parametrize("size, level", [(n, lv) for n, levels in sudoku_tab.LEVELS_FOR_SIZE.items() for lv in levels])
+def test_generate_gives_a_readable_unique_puzzle_with_its_seed(size, level):
+    text = sudoku_tab.generate(size, level, seed=3)
+    assert f"{size}x{size}, {level}, seed 3" in text
     checked = sudoku_tab.read_puzzle(text)
     assert checked.puzzle.n == size and checked.unique
-    assert sudoku_tab.generate(size, "easy", seed=3) == text  # the seed reproduces it
+    assert sudoku_tab.generate(size, level, seed=3) == text  # the seed reproduces it
+
+
+def test_generate_says_when_a_level_is_out_of_reach():
+    text = sudoku_tab.generate(4, "extreme", seed=1)
+    assert text.startswith("# could not generate a 4x4 extreme puzzle")
+    assert "no Sudoku found" in sudoku_tab.preview(text)[1]  # a comment reads as no puzzle
 
 
 def test_exact_solver_solves_and_the_run_scrubs():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import urllib.request
 
@@ -67,3 +68,23 @@ def test_served_page_loads_nothing_remote(app_url):
         assert not re.match(r"^(https?:)?//", url), f"remote resource {url}"
     theme = _get(app_url + "theme.css")
     assert "googleapis" not in theme and not re.search(r"url\(\s*['\"]?(https?:)?//", theme)
+
+
+def test_local_by_default_and_overridable(monkeypatch):
+    import app
+
+    monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
+    monkeypatch.delenv("GRADIO_SERVER_PORT", raising=False)
+    assert app.server_address() == ("127.0.0.1", 7860)
+    monkeypatch.setenv("GRADIO_SERVER_NAME", "0.0.0.0")
+    monkeypatch.setenv("GRADIO_SERVER_PORT", "8123")
+    assert app.server_address() == ("0.0.0.0", 8123)
+    assert app.server_address("localhost", 9000) == ("localhost", 9000)
+    assert os.environ["GRADIO_ANALYTICS_ENABLED"] == "False"
+
+
+def test_rmdm_app_command_parses_its_flags():
+    from rmdm.cli import build_parser
+
+    args = build_parser().parse_args(["app", "--host", "0.0.0.0", "--port", "8080", "--checkpoint", "runs/x"])
+    assert (args.host, args.port, args.checkpoint) == ("0.0.0.0", 8080, ["runs/x"]) and callable(args.func)
