@@ -136,30 +136,32 @@ class _Table:
             a, b = self.values[left], self.values[right]
             if not len(a) or not len(b):
                 continue
-            for op, need, ok in _needed(a, target, int(b[-1])):
-                idx = np.searchsorted(b, need)
-                idx_clipped = np.minimum(idx, len(b) - 1)
-                hit = ok & (idx < len(b)) & (b[idx_clipped] == need)
-                for i in np.flatnonzero(hit).tolist():
-                    yield op, left, right, i, int(idx_clipped[i])
+            need, ok = _needed(a, target, int(b[-1]))  # (6, p) each
+            idx = np.minimum(np.searchsorted(b, need), len(b) - 1)
+            for k, i in zip(*np.nonzero(ok & (b[idx] == need))):
+                yield _OPS[k], left, right, int(i), int(idx[k, i])
             if target == 0 and self.lowest == 0:
                 yield from _zero_pairs(left, right, a, b)
 
 
-def _needed(a: np.ndarray, t: int, b_max: int):
-    """For left values `a`, target `t` and right values up to `b_max`: (op, the right
-    value that op needs, whether that op can work) for each operator."""
+def _needed(a: np.ndarray, t: int, b_max: int) -> tuple[np.ndarray, np.ndarray]:
+    """For left values `a` (p,), target `t` and right values up to `b_max`: for each
+    operator of `_OPS`, the right value it needs and whether it can work, both (6, p)."""
     nonzero = a != 0
     safe = np.where(nonzero, a, 1)
-    anything = np.ones(a.shape, bool)
-    yield "+", t - a, anything
-    if t != 0:
-        yield "*", t // safe, nonzero & (t % safe == 0)
-        yield "/", a // t, nonzero & (a % t == 0)
-    yield "-", a - t, anything
-    yield "-r", a + t, anything
-    fits = a <= b_max // t if t else anything  # t * a would overflow int64 beyond this
-    yield "/r", np.where(fits, a, 0) * t, nonzero & fits
+    fits = a <= b_max // t if t else np.ones(a.shape, bool)  # t * a overflows int64 beyond
+    need = np.stack([t - a, t // safe, a - t, a + t, a // max(t, 1), np.where(fits, a, 0) * t])
+    ok = np.stack(
+        [
+            np.ones(a.shape, bool),
+            nonzero & (t % safe == 0) & (t != 0),  # t == 0: _zero_pairs
+            np.ones(a.shape, bool),
+            np.ones(a.shape, bool),
+            nonzero & (a % max(t, 1) == 0) & (t != 0),
+            nonzero & fits,
+        ]
+    )
+    return need, ok
 
 
 def _zero_pairs(left: int, right: int, a: np.ndarray, b: np.ndarray):

@@ -1,0 +1,172 @@
+"""Speed of the Countdown core on one CPU core: exact solver and generator.
+
+    python -m benchmarks.bench_countdown              # full run, writes benchmarks/results/countdown.json
+    python -m benchmarks.bench_countdown --quick      # smaller counts, a few seconds
+
+Solver rows: cd4_test (500 four-number ml instances, skipped when ../shared/benchmarks is
+absent) and random six-number tv deals (cards drawn as on the show, target uniform in
+100..999, so some have no solution). The solver's per-deal table cache is cleared inside
+every timed run, so each instance is solved from scratch. Each figure is the best of
+--repeat timed runs after one untimed warm-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.bench_sudoku import best_time, shared_dir
+from puzzles.countdown import (
+    TV_LARGE,
+    CountdownInstance,
+    closest,
+    count_solutions,
+    generate_countdown,
+    parse_instance,
+    solve_countdown,
+    verify_countdown,
+)
+from puzzles.countdown import solve as countdown_solve
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def random_tv_deals(count: int, seed: int) -> list[CountdownInstance]:
+    """Deals as on the show (0-4 large cards, uniformly), any target in 100..999."""
+    rng = np.random.default_rng(seed)
+    small_cards = np.repeat(np.arange(1, 11), 2)
+    deals = []
+    for _ in range(count):
+        large = int(rng.integers(0, len(TV_LARGE) + 1))
+        numbers = [*rng.choice(TV_LARGE, large, replace=False), *rng.choice(small_cards, 6 - large, replace=False)]
+        deals.append(CountdownInstance(tuple(int(n) for n in numbers), int(rng.integers(100, 1000)), "tv"))
+    return deals
+
+
+def cold(fn):
+    """`fn` over instances with the solver's table cache emptied first."""
+
+    def run(instances):
+        countdown_solve._table.cache_clear()
+        return [fn(instance) for instance in instances]
+
+    return run
+
+
+def solver_rows(name: str, instances: list[CountdownInstance], repeat: int) -> list[dict]:
+    answers = cold(solve_countdown)(instances)
+    for instance, steps in zip(instances, answers):
+        assert steps is None or verify_countdown(instance, steps).valid, f"wrong answer for {instance}"
+    solved = sum(steps is not None for steps in answers)
+    counts = cold(count_solutions)(instances)
+    rows = []
+    for what, fn in (
+        ("solve (first solution)", solve_countdown),
+        ("count all distinct solutions", count_solutions),
+        ("closest reachable value", closest),
+    ):
+        seconds = best_time(lambda fn=fn: cold(fn)(instances), repeat)
+        rows.append(
+            {
+                "benchmark": f"exact solver, {what}",
+                "data": name,
+                "items": len(instances),
+                "seconds": seconds,
+                "per_second": len(instances) / seconds,
+                "unit": "instances/s",
+                "solvable": solved,
+                "mean_solutions": float(np.mean(counts)),
+            }
+        )
+    return rows
+
+
+def generator_row(label: str, count: int, seed: int, **kwargs) -> dict:
+    def make():
+        countdown_solve._table.cache_clear()
+        rng = np.random.default_rng(seed)
+        return [generate_countdown(rng, **kwargs) for _ in range(count)]
+
+    made = make()  # also the warm-up
+    for generated in made:
+        assert verify_countdown(generated.instance, generated.answer).valid
+    start = time.perf_counter()
+    make()
+    seconds = time.perf_counter() - start
+    return {
+        "benchmark": f"generator, {label}",
+        "data": f"{count} instances",
+        "items": count,
+        "seconds": seconds,
+        "per_second": count / seconds,
+        "unit": "instances/s",
+        "mean_solutions": float(np.mean([g.solutions for g in made])),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", help="folder holding countdown/cd4_test.jsonl (default ../shared/benchmarks)")
+    parser.add_argument("--tv", type=int, default=200, help="random six-number tv deals to solve")
+    parser.add_argument("--generator", type=int, default=200, help="instances per generator row")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per solver figure (best is kept)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quick", action="store_true", help="a fifth of every count, one timed run")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "countdown.json")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.tv, args.generator, args.repeat = max(10, args.tv // 5), max(10, args.generator // 5), 1
+
+    rows: list[dict] = []
+    shared = shared_dir(args.shared)
+    cd4 = shared / "countdown" / "cd4_test.jsonl" if shared is not None else None
+    if cd4 is not None and cd4.is_file():
+        instances = [parse_instance(json.loads(line)["input"], "ml") for line in cd4.open()]
+        rows += solver_rows(f"cd4_test, 4 numbers ml ({len(instances)})", instances, args.repeat)
+    else:
+        print("cd4_test.jsonl not found: skipping those rows (pass --shared)")
+    rows += solver_rows(f"random deals, 6 numbers tv ({args.tv})", random_tv_deals(args.tv, args.seed), args.repeat)
+
+    rows.append(generator_row("4 numbers ml", args.generator, args.seed))
+    rows.append(generator_row("4 numbers ml, unique solution", args.generator, args.seed, unique=True))
+    rows.append(generator_row("6 numbers ml", args.generator, args.seed, n_numbers=6))
+    rows.append(generator_row("6 numbers tv", args.generator, args.seed, rules="tv"))
+
+    print(f"{'benchmark':42} {'data':36} {'rate':>16}")
+    for row in rows:
+        extra = f"  ({row['solvable']}/{row['items']} solvable)" if "solvable" in row else ""
+        print(f"{row['benchmark']:42} {row['data']:36} {row['per_second']:>8,.0f} {row['unit']}{extra}")
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    except OSError:
+        commit = ""
+    report = {
+        "command": "python -m benchmarks.bench_countdown" + (" --quick" if args.quick else ""),
+        "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor(),
+            "cpu_count": os.cpu_count(),
+            "load_average": os.getloadavg(),
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+        },
+        "commit": commit,
+        "rows": rows,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
