@@ -272,15 +272,23 @@ def load_givens(givens, cand, n):
 
 
 @njit(cache=True)
-def solve_many(puzzles, tables, limit, strength, max_guesses, solutions, counts, guesses):
-    """Solve each row of puzzles (B, cells) int8 in one compiled loop; results in place."""
-    batch, ncells = puzzles.shape
-    n = tables[0].shape[1]
-    seg_or = np.empty(2 * tables[3].shape[0], dtype=np.int64)
+def workspace(tables):
+    """(stack, queue, branch_cell, branch_rem, seg_or): the scratch arrays `search` needs."""
+    ncells = tables[1].shape[0]
     stack = np.empty((ncells + 1, ncells), dtype=np.int32)
     queue = np.empty(ncells + 1, dtype=np.int32)
     branch_cell = np.empty(ncells + 1, dtype=np.int32)
     branch_rem = np.empty(ncells + 1, dtype=np.int32)
+    seg_or = np.empty(2 * tables[3].shape[0], dtype=np.int64)
+    return stack, queue, branch_cell, branch_rem, seg_or
+
+
+@njit(cache=True)
+def solve_many(puzzles, tables, limit, strength, max_guesses, solutions, counts, guesses):
+    """Solve each row of puzzles (B, cells) int8 in one compiled loop; results in place."""
+    batch, ncells = puzzles.shape
+    n = tables[0].shape[1]
+    stack, queue, branch_cell, branch_rem, seg_or = workspace(tables)
     rng_state = np.zeros(1, dtype=np.uint64)
     out = np.empty(ncells, dtype=np.int8)
     for b in range(batch):

@@ -21,7 +21,7 @@ from numba import njit
 
 from puzzles.errors import PuzzleError
 
-from .shape import DIGIT_CHARS, Sudoku, SudokuShape
+from .shape import DIGIT_CHARS, Sudoku, SudokuShape, batch_shape
 from .verify import as_sudoku
 
 _INF = 127
@@ -228,12 +228,8 @@ def canonical_batch_kernel(grids, br, bc, out):
 def canonical_batch(grids: np.ndarray, shape: SudokuShape | None = None) -> np.ndarray:
     """Canonical images (B, n, n) int8 of (B, n, n) grids: equal exactly for equivalent grids."""
     grids = np.asarray(grids)
-    if grids.ndim != 3 or grids.shape[1] != grids.shape[2]:
-        raise PuzzleError(f"grids have shape {grids.shape}, expected (B, n, n)")
-    n = grids.shape[1]
-    shape = shape or SudokuShape.for_size(n)
-    if shape.n != n:
-        raise PuzzleError(f"arrays are {n}x{n} but the shape is {shape}")
+    shape = batch_shape(grids, shape)
+    n = shape.n
     out = np.empty((len(grids), n * n), dtype=np.int8)
     # a fresh writable copy: a read-only array would make numba compile a second version
     canonical_batch_kernel(np.array(grids, dtype=np.int8, order="C"), shape.box_rows, shape.box_cols, out)

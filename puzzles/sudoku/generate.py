@@ -70,11 +70,7 @@ def generate_attempt(tables, seed, symmetric, target_clues, keep, puzzle, soluti
     """
     n = tables[0].shape[1]
     ncells = tables[1].shape[0]
-    stack = np.empty((ncells + 1, ncells), dtype=np.int32)
-    queue = np.empty(ncells + 1, dtype=np.int32)
-    branch_cell = np.empty(ncells + 1, dtype=np.int32)
-    branch_rem = np.empty(ncells + 1, dtype=np.int32)
-    seg_or = np.empty(2 * tables[3].shape[0], dtype=np.int64)
+    stack, queue, branch_cell, branch_rem, seg_or = _search.workspace(tables)
     scratch = np.empty(ncells, dtype=np.int8)
     rng_state = np.empty(1, dtype=np.uint64)
     rng_state[0] = seed

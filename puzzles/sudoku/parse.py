@@ -120,7 +120,7 @@ def parse_sudoku(
         raise ParseError("no Sudoku found (the text is empty or only comments)", line=first_line)
     if len(rows) == 1:
         line_no, cells = rows[0]
-        return _cells_to_sudoku(cells, _shape_for(len(cells), shape, "the line", line_no), check_conflicts)
+        return _one_line(cells, line_no, shape, check_conflicts)
     if shape is None:
         # n from the number of rows, else from the first row's width (to name a stray line).
         shape = SudokuShape.for_cells(len(rows) ** 2) or SudokuShape.for_cells(len(rows[0][1]) ** 2)
@@ -142,8 +142,7 @@ def parse_sudoku(
     return _cells_to_sudoku([c for _, cells in rows for c in cells], shape, check_conflicts)
 
 
-def _parse_line(line: str, line_no: int, shape: SudokuShape | None, check_conflicts: bool) -> Sudoku:
-    cells = _read_cells(line, line_no)
+def _one_line(cells: list[_Cell], line_no: int, shape: SudokuShape | None, check_conflicts: bool) -> Sudoku:
     return _cells_to_sudoku(cells, _shape_for(len(cells), shape, "the line", line_no), check_conflicts)
 
 
@@ -159,6 +158,6 @@ def iter_sudoku_lines(
         if not _strip_comment(line).strip():
             continue
         try:
-            yield line_no, _parse_line(line, line_no, shape, check_conflicts)
+            yield line_no, _one_line(_read_cells(line, line_no), line_no, shape, check_conflicts)
         except ParseError as err:
             yield line_no, err

@@ -69,6 +69,17 @@ class SudokuShape:
         return f"{self.n}x{self.n} ({self.box_rows}x{self.box_cols} boxes)"
 
 
+def batch_shape(grids: np.ndarray, shape: SudokuShape | None, what: str = "grids") -> SudokuShape:
+    """Check that `grids` is a (B, n, n) array and return its shape (from n when not given)."""
+    if grids.ndim != 3 or grids.shape[1] != grids.shape[2]:
+        raise PuzzleError(f"{what} have shape {grids.shape}, expected (B, n, n)")
+    n = grids.shape[1]
+    shape = shape or SudokuShape.for_size(n)
+    if shape.n != n:
+        raise PuzzleError(f"arrays are {n}x{n} but the shape is {shape}")
+    return shape
+
+
 def digit_char(value: int, blank: str = ".") -> str:
     return blank if value == 0 else DIGIT_CHARS[value - 1]
 

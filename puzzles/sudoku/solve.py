@@ -9,7 +9,7 @@ import numpy as np
 from puzzles.errors import PuzzleError
 
 from . import _search
-from .shape import Sudoku, SudokuShape, solver_tables
+from .shape import Sudoku, SudokuShape, batch_shape, solver_tables
 from .verify import as_sudoku
 
 
@@ -51,12 +51,8 @@ def solve_batch(
     LOCKED (2, the default and fastest) also locked candidates before the first guess.
     """
     puzzles = np.asarray(puzzles)
-    if puzzles.ndim != 3 or puzzles.shape[1] != puzzles.shape[2]:
-        raise PuzzleError(f"puzzles have shape {puzzles.shape}, expected (B, n, n)")
-    batch, n = puzzles.shape[:2]
-    shape = shape or SudokuShape.for_size(n)
-    if shape.n != n:
-        raise PuzzleError(f"arrays are {n}x{n} but the shape is {shape}")
+    shape = batch_shape(puzzles, shape, "puzzles")
+    batch, n = len(puzzles), shape.n
     if puzzles.size and (puzzles.min() < 0 or puzzles.max() > n):
         raise PuzzleError(f"puzzle values must lie in 0..{n}")
     if limit < 1:

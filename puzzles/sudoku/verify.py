@@ -9,7 +9,7 @@ import numpy as np
 from puzzles.errors import PuzzleError
 
 from .parse import parse_sudoku
-from .shape import DIGIT_CHARS, Sudoku, SudokuShape
+from .shape import DIGIT_CHARS, Sudoku, SudokuShape, batch_shape
 
 VIOLATION_KINDS = ("row", "column", "box", "given", "blank")
 
@@ -99,14 +99,10 @@ def verify_batch(puzzles: np.ndarray, solutions: np.ndarray, shape: SudokuShape 
     """(B,) bool: solution b fills puzzle b correctly. Inputs are (B, n, n) integer arrays, 0 = blank."""
     puzzles = np.asarray(puzzles)
     solutions = np.asarray(solutions)
-    if solutions.ndim != 3 or solutions.shape[1] != solutions.shape[2]:
-        raise PuzzleError(f"solutions have shape {solutions.shape}, expected (B, n, n)")
+    shape = batch_shape(solutions, shape, "solutions")
     if puzzles.shape != solutions.shape:
         raise PuzzleError(f"puzzles have shape {puzzles.shape} but solutions {solutions.shape}")
-    batch, n = solutions.shape[:2]
-    shape = shape or SudokuShape.for_size(n)
-    if shape.n != n:
-        raise PuzzleError(f"arrays are {n}x{n} but the shape is {shape}")
+    batch, n = len(solutions), shape.n
     # One bit per digit: a unit is right iff the OR of its n cells sets bits 1..n. Values
     # outside 1..n set bit 0, a bit past n, or nothing (numpy shifts past the width give 0),
     # so they fail. ORs are unrolled over the short axes: much faster than ufunc.reduce.
