@@ -51,7 +51,7 @@ from .instance import (
     iter_countdown_lines,
     parse_instance,
 )
-from .solve import Closest, closest, count_solutions, reachable, solve_all, solve_countdown
+from .solve import Closest, closest, count_solutions, reachable, reachable_values, solve_all, solve_countdown
 from .verify import ERROR_KINDS, CountdownVerdict, verify_countdown
 
 __all__ = [
@@ -89,6 +89,7 @@ __all__ = [
     "parse_instance",
     "read_answer",
     "reachable",
+    "reachable_values",
     "solve_all",
     "solve_countdown",
     "steps_to_infix",

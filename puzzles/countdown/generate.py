@@ -2,11 +2,12 @@
 
 Numbers are drawn (ml: uniformly from `number_range`, with repeats; tv: `large` cards
 from {25, 50, 75, 100} and the rest from the twenty small cards, as on the show), then
-up to `TARGETS_PER_DEAL` targets uniformly from `target_range`; the first instance that
-is solvable and has as many distinct solutions as asked (`solve.py` defines distinct)
-is kept, else new numbers are drawn. Trying several targets per draw reuses the
-solver's tables for those numbers, which makes generation several times faster. A tv target
-equal to one of the cards is redrawn, so every reference answer has at least one step.
+the target uniformly from the values in `target_range` that the numbers can reach (a
+tv target is never one of the cards, so every reference answer has a step). When
+`unique` or `min_solutions` rule that target out, up to `TARGETS_PER_DEAL` reachable
+targets are tried in all before new numbers are drawn. Without those conditions every
+draw of numbers that reaches the range is kept, with a target uniform over what it
+reaches (`solve.py` defines distinct solutions).
 """
 
 from __future__ import annotations
@@ -31,12 +32,12 @@ from .instance import (
     TV_SMALL,
     CountdownInstance,
 )
-from .solve import count_solutions, solve_countdown
+from .solve import count_solutions, reachable_values, solve_countdown
 
 GENERATOR_VERSION = 1
 ML_NUMBER_RANGE = (1, 99)  # the cd4 benchmark's numbers lie in 1..99 ...
 ML_TARGET_RANGE = (10, 99)  # ... and its targets in 14..96
-TARGETS_PER_DEAL = 10  # targets tried on one draw of numbers (the solver's tables are reused)
+TARGETS_PER_DEAL = 10  # reachable targets tried on one draw of numbers
 _TV_SMALL_CARDS = np.array([n for n in TV_SMALL for _ in range(2)])
 
 
@@ -85,21 +86,24 @@ def generate_countdown(
         target_range = _checked_range(
             "target_range", target_range or (TV_MIN_TARGET, TV_MAX_TARGET), TV_MIN_TARGET, TV_MAX_TARGET
         )
-    for attempt in range(max_tries):
-        if attempt % TARGETS_PER_DEAL == 0:
-            numbers = draw(rng)
-        target = int(rng.integers(target_range[0], target_range[1] + 1))
-        if rules == "tv" and target in numbers:
+    lo, hi = target_range
+    for _ in range(max_tries):
+        numbers = draw(rng)
+        values = reachable_values(numbers, rules)
+        candidates = values[(values >= lo) & (values <= hi)]
+        if rules == "tv":
+            candidates = candidates[~np.isin(candidates, numbers)]
+        if not len(candidates):
             continue
-        instance = CountdownInstance(numbers, target, rules)
-        steps = solve_countdown(instance)
-        if steps is None:
-            continue
-        solutions = count_solutions(instance, limit=count_limit)
-        if (unique and solutions != 1) or solutions < min_solutions:
-            continue
-        return GeneratedCountdown(instance, format_steps(steps), solutions)
-    raise PuzzleError(f"no instance met the conditions in {max_tries} tries; widen the ranges or relax them")
+        for target in rng.choice(candidates, size=min(TARGETS_PER_DEAL, len(candidates)), replace=False):
+            instance = CountdownInstance(numbers, int(target), rules)
+            solutions = count_solutions(instance, limit=count_limit)
+            if (unique and solutions != 1) or solutions < min_solutions:
+                continue
+            return GeneratedCountdown(instance, format_steps(solve_countdown(instance)), solutions)
+    raise PuzzleError(
+        f"no instance met the conditions in {max_tries} draws of numbers; widen the ranges or relax them"
+    )
 
 
 def _checked_range(name: str, value: tuple[int, int], lowest: int, highest: int) -> tuple[int, int]:

@@ -254,9 +254,14 @@ def closest(instance: CountdownInstance | str, rules: str = "ml") -> Closest:
 def reachable(instance: CountdownInstance | str, rules: str = "ml") -> np.ndarray:
     """Every value an answer can have (sorted): ml over all numbers, tv over any subset."""
     instance = as_instance(instance, rules)
-    table = _table_for(instance)
+    return reachable_values(instance.numbers, instance.rules)
+
+
+def reachable_values(numbers: tuple[int, ...], rules: str) -> np.ndarray:
+    """`reachable` for numbers that are already known to be valid under `rules`."""
+    table = _table(tuple(sorted(numbers)), rules)
     table.ensure(table.n)
-    if instance.rules == "ml":
+    if rules == "ml":
         return table.values[table.full]
     return np.unique(np.concatenate([table.values[m] for m in table.masks_by_size]))
 

@@ -155,7 +155,7 @@ def test_generator_is_deterministic_and_honours_options():
         ({"target_range": (50, 10)}, "target_range"),
         ({"rules": "tv", "target_range": (50, 150)}, "target_range"),
         ({"unique": True, "min_solutions": 2}, "contradict"),
-        ({"n_numbers": 3, "number_range": (1, 2), "target_range": (500, 600), "max_tries": 20}, "20 tries"),
+        ({"n_numbers": 3, "number_range": (1, 2), "target_range": (500, 600), "max_tries": 20}, "20 draws"),
     ],
 )
 def test_generator_rejects_bad_configurations(kwargs, message):
