@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from numbers import Integral
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -40,7 +41,8 @@ class CountdownInstance:
     rules: str = "ml"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "numbers", tuple(self.numbers))
+        object.__setattr__(self, "numbers", tuple(_as_int(n) for n in self.numbers))
+        object.__setattr__(self, "target", _as_int(self.target))
         check_instance(self.numbers, self.target, self.rules)
 
     def to_line(self) -> str:
@@ -51,13 +53,17 @@ class CountdownInstance:
         return f"{self.to_line()} ({self.rules})"
 
 
+def _as_int(value: object) -> int:
+    """A plain int from any integer type (numpy ints from data files included)."""
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise PuzzleError(f"numbers and target must be integers, got {value!r} ({type(value).__name__})")
+    return int(value)
+
+
 def check_instance(numbers: tuple[int, ...], target: int, rules: str) -> None:
-    """Raise `PuzzleError` unless (numbers, target) is an instance of `rules`."""
+    """Raise `PuzzleError` unless (numbers, target), plain ints, are an instance of `rules`."""
     if rules not in RULES:
         raise PuzzleError(f"unknown rules {rules!r}: expected one of {', '.join(RULES)}")
-    for value in (*numbers, target):
-        if type(value) is not int:  # bool and numpy ints are rejected: store plain ints
-            raise PuzzleError(f"numbers and target must be Python ints, got {value!r} ({type(value).__name__})")
     if rules == "ml":
         _check_ml(numbers, target)
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 
+import numpy as np
 import pytest
 
 from puzzles.countdown import (
@@ -83,8 +84,11 @@ def test_parse_instance_malformed(line, column, message):
 def test_instance_rejects_unknown_rules_and_non_ints():
     with pytest.raises(PuzzleError, match="unknown rules"):
         CountdownInstance((1, 2, 3), 6, "xx")
-    with pytest.raises(PuzzleError, match="Python ints"):
-        CountdownInstance((1, 2, 3.0), 6)
+    for bad in (3.0, "3", True):
+        with pytest.raises(PuzzleError, match="must be integers"):
+            CountdownInstance((1, 2, bad), 6)
+    instance = CountdownInstance(np.array([44, 15, 79]), np.int64(50))  # e.g. read from Parquet
+    assert instance == ML and type(instance.target) is int and type(instance.numbers[0]) is int
     with pytest.raises(ParseError, match="characters long"):
         parse_instance("1," * 500 + "5")
 
