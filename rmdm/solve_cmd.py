@@ -153,7 +153,9 @@ def _exact_line(args: argparse.Namespace, line_no: int, item: Any) -> _Line:
         from puzzles.sudoku import solve_sudoku
 
         solution = solve_sudoku(item).solution
-        return _verified(args, item, solution.to_line()) if solution is not None else _Line("- no-solution", EXIT_UNSOLVED)
+        if solution is None:
+            return _Line("- no-solution", EXIT_UNSOLVED)
+        return _verified(args, item, solution.to_line())
     from puzzles.countdown import closest, format_steps, solve_countdown
 
     steps = solve_countdown(item)

@@ -67,7 +67,8 @@ def _verify_sudoku(args: argparse.Namespace) -> int:
         return _malformed(args, "--solution", err)
     verdict = verify_sudoku(puzzle, solution)
     violations = [
-        {"kind": v.kind, "index": v.index, "digit": v.digit, "cells": [list(c) for c in v.cells], "message": v.describe()}
+        {"kind": v.kind, "index": v.index, "digit": v.digit, "cells": [list(c) for c in v.cells],
+         "message": v.describe()}
         for v in verdict.violations
     ]
     lines = ["valid"] if verdict.valid else [f"invalid: {len(violations)} violation(s)"]

@@ -63,7 +63,8 @@ def test_solve_countdown_input_file_exit_codes(tmp_path, capsys, monkeypatch):
     path.write_text("44,15,79,50\n2,3,5,100\n")
     code, out, _ = run_cli(["solve", "countdown", "--method", "exact", "-i", str(path)], capsys, monkeypatch)
     assert (code, out[1]) == (1, "- no-solution")
-    code, _, err = run_cli(["solve", "countdown", "--method", "exact", "-i", str(tmp_path / "nope")], capsys, monkeypatch)
+    missing = ["solve", "countdown", "--method", "exact", "-i", str(tmp_path / "nope")]
+    code, _, err = run_cli(missing, capsys, monkeypatch)
     assert code == 2 and "cannot read" in err[0]
 
 
@@ -201,7 +202,8 @@ def test_verify_sudoku(capsys, monkeypatch):
     assert code == 1 and not payload["valid"] and {"given", "column"} <= {v["kind"] for v in payload["violations"]}
     code, _, err = run_cli(base + [SUDOKU_SOLUTION[:80]], capsys, monkeypatch)
     assert code == 2 and "--solution" in err[0]
-    code, _, err = run_cli(["verify", "sudoku", "--puzzle", "11" + SUDOKU[2:], "--solution", SUDOKU_SOLUTION], capsys, monkeypatch)
+    conflicting = ["verify", "sudoku", "--puzzle", "11" + SUDOKU[2:], "--solution", SUDOKU_SOLUTION]
+    code, _, err = run_cli(conflicting, capsys, monkeypatch)
     assert code == 2 and "--puzzle" in err[0]
 
 

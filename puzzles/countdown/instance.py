@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from numbers import Integral
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from numbers import Integral
 
 from puzzles.errors import ParseError, PuzzleError
 
@@ -135,7 +135,9 @@ def as_instance(value: CountdownInstance | str, rules: str = "ml") -> CountdownI
     return parse_instance(value, rules)
 
 
-def iter_countdown_lines(lines: Iterable[str], rules: str = "ml") -> Iterator[tuple[int, CountdownInstance | ParseError]]:
+def iter_countdown_lines(
+    lines: Iterable[str], rules: str = "ml"
+) -> Iterator[tuple[int, CountdownInstance | ParseError]]:
     """One instance per line: yields (line number, instance or the ParseError for that line).
 
     `#` starts a comment; blank and comment-only lines are skipped.

@@ -100,7 +100,8 @@ def verify_countdown(
             if ever[operand]:
                 times = "once" if ever[operand] == 1 else f"{ever[operand]} times"
                 return _fail("reused", f"{where}: {operand} is used up (it was available {times})", index)
-            return _fail("unavailable", f"{where}: {operand} is neither one of the numbers nor an earlier result", index)
+            message = f"{where}: {operand} is neither one of the numbers nor an earlier result"
+            return _fail("unavailable", message, index)
         if step.op == "/" and step.b == 0:
             return _fail("division-by-zero", f"{where}: division by zero", index)
         value = apply_op(step.a, step.op, step.b)

@@ -44,7 +44,10 @@ def test_answer_parser_fails_only_with_parse_error(text):
 
 
 @FAST
-@given(st.one_of(st.text(alphabet="0123456789, -\t\uff11", max_size=40), st.text(max_size=40)), st.sampled_from(["ml", "tv"]))
+@given(
+    st.one_of(st.text(alphabet="0123456789, -\t\uff11", max_size=40), st.text(max_size=40)),
+    st.sampled_from(["ml", "tv"]),
+)
 def test_instance_parser_fails_only_with_parse_error(text, rules):
     try:
         instance = parse_instance(text, rules)
