@@ -9,7 +9,12 @@ For a fixed placement of rows and columns the smallest relabelling is "number di
 first appearance", so the search runs over placements only: a depth-first search that
 picks output row 0, then each output column, then output rows 1.., and prunes a branch as
 soon as its prefix is larger than the best grid found so far (the best grid's unknown
-tail is kept as +infinity, so a smaller prefix simply replaces it).
+tail is kept as +infinity, so a smaller prefix simply replaces it). Only source rows
+whose clue pattern can give the smallest first row are tried as row 0.
+
+Cost: 9x9 puzzles take a fraction of a millisecond, complete 9x9 grids about 3 ms (a
+complete first row prunes nothing at the column levels). Complete 12x12 grids take about
+0.15 s and complete 16x16 grids about two minutes: use it on puzzles there.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ One attempt (compiled): fill an empty grid by randomised backtracking (the solve
 branch values in random order), then visit the cells in random order and blank each one
 (or each 180-degree pair) unless that breaks the rule being kept: a unique solution, or
 for `easy`/`medium` targets, being solvable by naked singles / singles alone (which also
-implies uniqueness). Removal stops at the target clue count. The Python loop rates each
+implies uniqueness). Removal stops at the target clue count; short of it, the attempt
+refills a random blank and removes again, a few dozen times. The Python loop rates each
 attempt and retries until the level and clue count match, up to `max_attempts`. Every
 random choice comes from a seed drawn from the caller's `np.random.Generator`, so the
 same generator state gives the same puzzle.
@@ -28,6 +29,7 @@ from .shape import Sudoku, SudokuShape, solver_tables
 # second solution).
 MIN_CLUES = {4: 4, 6: 8, 9: 17}
 KEEP_UNIQUE, KEEP_NAKED, KEEP_SINGLES = 0, 1, 2
+RESTARTS = 50  # refill-and-remove rounds per attempt when a clue count is asked for
 _KEEP_FOR_LEVEL = {None: KEEP_UNIQUE, "easy": KEEP_NAKED, "medium": KEEP_SINGLES, "hard": KEEP_UNIQUE, "extreme": KEEP_UNIQUE}
 
 
@@ -63,9 +65,19 @@ def _still_fine(puzzle, solution, removed, nremoved, keep, tables, ws_stack, ws_
 
 
 @njit(cache=True)
-def generate_attempt(tables, seed, symmetric, target_clues, keep, puzzle, solution):
+def _shuffle(order, rng_state):
+    for i in range(len(order) - 1, 0, -1):
+        j = _search.random_below(rng_state, i + 1)
+        order[i], order[j] = order[j], order[i]
+
+
+@njit(cache=True)
+def generate_attempt(tables, seed, symmetric, target_clues, keep, restarts, puzzle, solution):
     """One attempt: a random full grid into `solution`, the puzzle into `puzzle` (flat int8).
 
+    When a removal pass ends above `target_clues`, up to `restarts` times one random blank
+    (pair) is filled again and another pass tries to remove clues: a random walk among
+    minimal puzzles that reaches low clue counts far more often than fresh attempts.
     Returns the clue count reached (above `target_clues` when removal got stuck).
     """
     n = tables[0].shape[1]
@@ -79,32 +91,41 @@ def generate_attempt(tables, seed, symmetric, target_clues, keep, puzzle, soluti
         stack[0, cell] = full
     _search.search(stack, queue, branch_cell, branch_rem, seg_or, tables, 1, _search.LOCKED, -1, rng_state, True, solution)
     order = np.arange(ncells)
-    for i in range(ncells - 1, 0, -1):
-        j = _search.random_below(rng_state, i + 1)
-        order[i], order[j] = order[j], order[i]
     for cell in range(ncells):
         puzzle[cell] = solution[cell]
     clues = ncells
     removed = np.empty(2, dtype=np.int64)
-    for i in range(ncells):
-        if clues <= target_clues:
-            break
-        cell = order[i]
-        mate = ncells - 1 - cell if symmetric else cell
-        if mate < cell:
-            continue  # the pair is visited at its lower cell
-        size = 1 if mate == cell else 2
-        if clues - size < target_clues:
-            continue
-        removed[0] = cell
-        removed[1] = mate
-        puzzle[cell] = 0
-        puzzle[mate] = 0
-        if _still_fine(puzzle, solution, removed, size, keep, tables, stack, queue, branch_cell, branch_rem, seg_or, rng_state, scratch):
-            clues -= size
-        else:
-            puzzle[cell] = solution[cell]
+    for restart in range(restarts + 1):
+        if restart > 0:
+            if clues <= target_clues or clues == ncells:
+                break
+            blank = order[_search.random_below(rng_state, ncells)]
+            while puzzle[blank] != 0:
+                blank = order[_search.random_below(rng_state, ncells)]
+            mate = ncells - 1 - blank if symmetric else blank
+            puzzle[blank] = solution[blank]
             puzzle[mate] = solution[mate]
+            clues += 1 if mate == blank else 2
+        _shuffle(order, rng_state)
+        for i in range(ncells):
+            if clues <= target_clues:
+                break
+            cell = order[i]
+            mate = ncells - 1 - cell if symmetric else cell
+            if mate < cell or puzzle[cell] == 0:
+                continue  # a pair is visited at its lower cell; blanks stay blank
+            size = 1 if mate == cell else 2
+            if clues - size < target_clues:
+                continue
+            removed[0] = cell
+            removed[1] = mate
+            puzzle[cell] = 0
+            puzzle[mate] = 0
+            if _still_fine(puzzle, solution, removed, size, keep, tables, stack, queue, branch_cell, branch_rem, seg_or, rng_state, scratch):
+                clues -= size
+            else:
+                puzzle[cell] = solution[cell]
+                puzzle[mate] = solution[mate]
     return clues
 
 
@@ -149,11 +170,12 @@ def generate_sudoku(
     tables = solver_tables(shape)
     keep = _KEEP_FOR_LEVEL[level]
     target = 0 if clues is None else int(clues)
+    restarts = 0 if clues is None else RESTARTS
     puzzle = np.empty(shape.cells, dtype=np.int8)
     solution = np.empty(shape.cells, dtype=np.int8)
     for attempt in range(1, max_attempts + 1):
         seed = rng.integers(0, 2**63, dtype=np.int64)
-        reached = generate_attempt(tables, np.uint64(seed), symmetric, target, keep, puzzle, solution)
+        reached = generate_attempt(tables, np.uint64(seed), symmetric, target, keep, restarts, puzzle, solution)
         if clues is not None and reached != clues:
             continue
         grid = puzzle.reshape(shape.n, shape.n)
