@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from puzzles.errors import PuzzleError
+from puzzles.sudoku import DIGIT_CHARS
 
 from . import render
 from .frames import MASK, Run, View, reveal_views
@@ -120,7 +121,20 @@ def judge(puzzle: Any, answer: str) -> tuple[bool, list[str], frozenset[int]]:
         return False, [f"the answer cannot be read: {err}"], frozenset()
     n = puzzle.n
     cells = frozenset(r * n + c for r, c in verdict.cells())
-    return verdict.valid, [v.describe() for v in verdict.violations], cells
+    return verdict.valid, [_say(v) for v in verdict.violations], cells
+
+
+def _say(violation: Any) -> str:
+    """A violation in words: "row 2: two 5s (r2c1, r2c7)"."""
+    if violation.kind not in ("row", "column", "box"):
+        return violation.describe()
+    where = ", ".join(f"r{r + 1}c{c + 1}" for r, c in violation.cells)
+    times = {2: "two", 3: "three", 4: "four"}.get(len(violation.cells), str(len(violation.cells)))
+    return f"{violation.kind} {violation.index + 1}: {times} {DIGIT_CHARS[violation.digit - 1]}s ({where})"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def show(run: Run | None, index: int | float | None) -> tuple[str, str]:
@@ -195,15 +209,15 @@ def solve_model(
         run.marks[end] = cells
         if valid:
             run.solved.add(end)
-        said = "valid" if valid else f"{len(problems)} broken rule(s): " + "; ".join(problems[:3])
+        said = "valid" if valid else f"{_count(len(problems), 'broken rule')}: " + "; ".join(problems[:3])
         attempts.append(f"attempt {retry + 1}: {said}")
     valid, problems, _ = judge(puzzle, outcome.answer)
-    tail = f"NFE {outcome.nfe}, {1000 * outcome.seconds:.0f} ms, {len(attempts)} attempt(s)"
+    tail = f"NFE {outcome.nfe}, {1000 * outcome.seconds:.0f} ms, {_count(len(attempts), 'attempt')}"
     if valid:
         title = f"Solved: the verifier accepts the model's answer ({tail})."
         run.verdict_html = render.verdict_box("ok", title, attempts if len(attempts) > 1 else [], state="solved")
     else:
-        title = f"Not solved: the verifier found {len(problems)} broken rule(s), marked in red ({tail})."
+        title = f"Not solved: the verifier found {_count(len(problems), 'broken rule')}, marked in red ({tail})."
         details = attempts if len(attempts) > 1 else problems[:8]
         run.verdict_html = render.verdict_box("bad", title, details, state="invalid")
     yield from playback(run, speed, lambda i: show(run, i))

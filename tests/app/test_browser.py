@@ -35,9 +35,9 @@ def test_solve_in_the_browser(page, app_url, tmp_path):
     page.wait_for_selector(".gradio-container", timeout=20_000)
     page.locator("#sudoku-speed").get_by_text("fast").click()
     page.locator("#sudoku-text textarea").fill(FOUR)
-    page.wait_for_selector("#sudoku-note .rmdm-verdict", timeout=10_000)  # the preview read it
+    page.wait_for_selector("#sudoku-note .rmdm-verdict", timeout=30_000)  # the preview read it
     page.locator("#sudoku-solve").click()
-    verdict = page.wait_for_selector("#sudoku-verdict [data-verdict]", timeout=30_000)
+    verdict = page.wait_for_selector("#sudoku-verdict [data-verdict]", timeout=60_000)
     if verdict.get_attribute("data-verdict") == "no-model":
         page.locator("#sudoku-exact").click()
         page.wait_for_selector("#sudoku-verdict [data-verdict='solved']", timeout=15_000)
