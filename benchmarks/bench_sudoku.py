@@ -55,7 +55,7 @@ def solver_rows(name: str, puzzles: np.ndarray, repeat: int) -> list[dict]:
     for limit, what in ((1, "solve"), (2, "solve + prove unique")):
         result = solve_batch(puzzles, limit=limit)
         assert verify_batch(puzzles, result.solutions).all(), f"wrong solution on {name}"
-        seconds = best_time(lambda: solve_batch(puzzles, limit=limit), repeat)
+        seconds = best_time(lambda limit=limit: solve_batch(puzzles, limit=limit), repeat)
         rows.append(
             {
                 "benchmark": f"exact solver, {what}",

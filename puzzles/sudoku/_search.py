@@ -170,7 +170,9 @@ def push_singles(cand, queue):
 
 
 @njit(cache=True)
-def search(stack, queue, branch_cell, branch_rem, seg_or, tables, limit, strength, max_guesses, rng_state, randomize, out):
+def search(
+    stack, queue, branch_cell, branch_rem, seg_or, tables, limit, strength, max_guesses, rng_state, randomize, out
+):
     """Count solutions of the candidate state in stack[0], stopping at `limit`.
 
     stack: (cells + 1, cells) int32 workspace, stack[0] filled by the caller; queue,
@@ -241,21 +243,17 @@ def search(stack, queue, branch_cell, branch_rem, seg_or, tables, limit, strengt
             guesses += 1
             cell = branch_cell[level]
             queue[0] = cell
-            if branch_rem[level] == 0:
-                # last value here: nothing to come back to, so work on this level's state
-                child = stack[level]
-                child[cell] = bit
-                if propagate(child, queue, 1, tables[2][cell], tables, child_strength, seg_or):
-                    expand = True
-                    break
-                continue
-            parent = stack[level]
-            child = stack[level + 1]
-            for k in range(ncells):
-                child[k] = parent[k]
+            # the last value at a level has nothing to come back to: work on that level's
+            # state in place instead of a copy one level down
+            target = level if branch_rem[level] == 0 else level + 1
+            child = stack[target]
+            if target != level:
+                parent = stack[level]
+                for k in range(ncells):
+                    child[k] = parent[k]
             child[cell] = bit
             if propagate(child, queue, 1, tables[2][cell], tables, child_strength, seg_or):
-                level += 1
+                level = target
                 expand = True
                 break
         if not expand:
@@ -293,7 +291,9 @@ def solve_many(puzzles, tables, limit, strength, max_guesses, solutions, counts,
     out = np.empty(ncells, dtype=np.int8)
     for b in range(batch):
         load_givens(puzzles[b], stack[0], n)
-        c, g = search(stack, queue, branch_cell, branch_rem, seg_or, tables, limit, strength, max_guesses, rng_state, False, out)
+        c, g = search(
+            stack, queue, branch_cell, branch_rem, seg_or, tables, limit, strength, max_guesses, rng_state, False, out
+        )
         counts[b] = c
         guesses[b] = g
         if c > 0:

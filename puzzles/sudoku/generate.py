@@ -30,7 +30,13 @@ from .shape import Sudoku, SudokuShape, solver_tables
 MIN_CLUES = {4: 4, 6: 8, 9: 17}
 KEEP_UNIQUE, KEEP_NAKED, KEEP_SINGLES = 0, 1, 2
 RESTARTS = 50  # refill-and-remove rounds per attempt when a clue count is asked for
-_KEEP_FOR_LEVEL = {None: KEEP_UNIQUE, "easy": KEEP_NAKED, "medium": KEEP_SINGLES, "hard": KEEP_UNIQUE, "extreme": KEEP_UNIQUE}
+_KEEP_FOR_LEVEL = {
+    None: KEEP_UNIQUE,
+    "easy": KEEP_NAKED,
+    "medium": KEEP_SINGLES,
+    "hard": KEEP_UNIQUE,
+    "extreme": KEEP_UNIQUE,
+}
 
 
 @dataclass(frozen=True)
@@ -42,23 +48,30 @@ class Generated:
 
 
 @njit(cache=True)
-def _still_fine(puzzle, solution, removed, nremoved, keep, tables, ws_stack, ws_queue, ws_cell, ws_rem, seg_or, rng_state, out):
-    """Does `puzzle` (with `removed[:nremoved]` just blanked) still satisfy the keep rule?"""
+def _still_fine(
+    puzzle, solution, removed, nremoved, keep, tables, ws_stack, ws_queue, ws_cell, ws_rem, seg_or, rng_state, out
+):
+    """Does `puzzle` (with `removed[:nremoved]` just blanked) still satisfy the keep rule?
+
+    KEEP_UNIQUE: another solution must differ in some removed cell, so look for one that
+    differs first at removed[j] (the earlier removed cells keep their solution digit).
+    Otherwise: singles alone must still solve it (no guess allowed).
+    """
     n = tables[0].shape[1]
     full = (1 << n) - 1
-    if keep != KEEP_UNIQUE:
-        strength = _search.NAKED if keep == KEEP_NAKED else _search.HIDDEN
+    unique = keep == KEEP_UNIQUE
+    strength = _search.LOCKED if unique else (_search.NAKED if keep == KEEP_NAKED else _search.HIDDEN)
+    for j in range(nremoved if unique else 1):
         _search.load_givens(puzzle, ws_stack[0], n)
-        count, _ = _search.search(ws_stack, ws_queue, ws_cell, ws_rem, seg_or, tables, 1, strength, 0, rng_state, False, out)
-        return count == 1
-    # Another solution must differ in some removed cell: look for one differing first at
-    # removed[j] (the earlier removed cells keep their solution digit).
-    for j in range(nremoved):
-        _search.load_givens(puzzle, ws_stack[0], n)
-        for i in range(j):
-            ws_stack[0, removed[i]] = 1 << (solution[removed[i]] - 1)
-        ws_stack[0, removed[j]] = full & ~(1 << (solution[removed[j]] - 1))
-        count, _ = _search.search(ws_stack, ws_queue, ws_cell, ws_rem, seg_or, tables, 1, _search.LOCKED, -1, rng_state, False, out)
+        if unique:
+            for i in range(j):
+                ws_stack[0, removed[i]] = 1 << (solution[removed[i]] - 1)
+            ws_stack[0, removed[j]] = full & ~(1 << (solution[removed[j]] - 1))
+        count, _ = _search.search(
+            ws_stack, ws_queue, ws_cell, ws_rem, seg_or, tables, 1, strength, -1 if unique else 0, rng_state, False, out
+        )
+        if not unique:
+            return count == 1
         if count != 0:
             return False
     return True
@@ -89,7 +102,9 @@ def generate_attempt(tables, seed, symmetric, target_clues, keep, restarts, puzz
     full = (1 << n) - 1
     for cell in range(ncells):
         stack[0, cell] = full
-    _search.search(stack, queue, branch_cell, branch_rem, seg_or, tables, 1, _search.LOCKED, -1, rng_state, True, solution)
+    _search.search(
+        stack, queue, branch_cell, branch_rem, seg_or, tables, 1, _search.LOCKED, -1, rng_state, True, solution
+    )
     order = np.arange(ncells)
     for cell in range(ncells):
         puzzle[cell] = solution[cell]
@@ -121,7 +136,21 @@ def generate_attempt(tables, seed, symmetric, target_clues, keep, restarts, puzz
             removed[1] = mate
             puzzle[cell] = 0
             puzzle[mate] = 0
-            if _still_fine(puzzle, solution, removed, size, keep, tables, stack, queue, branch_cell, branch_rem, seg_or, rng_state, scratch):
+            if _still_fine(
+                puzzle,
+                solution,
+                removed,
+                size,
+                keep,
+                tables,
+                stack,
+                queue,
+                branch_cell,
+                branch_rem,
+                seg_or,
+                rng_state,
+                scratch,
+            ):
                 clues -= size
             else:
                 puzzle[cell] = solution[cell]
@@ -143,8 +172,7 @@ def _check_request(shape: SudokuShape, clues: int | None, symmetric: bool) -> No
         raise PuzzleError(f"a {shape} grid has only {shape.cells} cells, cannot keep {clues} clues")
     if clues < min_clues(shape):
         raise PuzzleError(
-            f"no {shape} puzzle with {clues} clues has a unique solution "
-            f"(at least {min_clues(shape)} are needed)"
+            f"no {shape} puzzle with {clues} clues has a unique solution (at least {min_clues(shape)} are needed)"
         )
     if symmetric and shape.n % 2 == 0 and clues % 2:
         raise PuzzleError(f"a symmetric {shape} puzzle has an even number of clues, not {clues}")
@@ -184,6 +212,10 @@ def generate_sudoku(
             continue
         return Generated(Sudoku(shape, grid), Sudoku(shape, solution.reshape(shape.n, shape.n)), rating, attempt)
     want = ", ".join(
-        part for part in (level and f"level {level}", clues is not None and f"{clues} clues", symmetric and "symmetric") if part
+        part
+        for part in (level and f"level {level}", clues is not None and f"{clues} clues", symmetric and "symmetric")
+        if part
     )
-    raise PuzzleError(f"no {shape} puzzle ({want}) found in {max_attempts} attempts; try more attempts or an easier target")
+    raise PuzzleError(
+        f"no {shape} puzzle ({want}) found in {max_attempts} attempts; try more attempts or an easier target"
+    )

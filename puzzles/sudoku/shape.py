@@ -139,32 +139,42 @@ def solver_tables(shape: SudokuShape) -> tuple[np.ndarray, ...]:
             segs = [r * n + c for r, c in cells if c == cells[0][1] + j]
             segments.append((segs, ("vbox", b), ("col", cells[0][1] + j)))
     rule_seg, rule_others, rule_targets = [], [], []
-    for s, (cells, box_key, line_key) in enumerate(segments):
+    for s, (_, box_key, line_key) in enumerate(segments):
         box = set(units[2 * n + box_key[1]].tolist())
         line = set((units[line_key[1]] if line_key[0] == "row" else units[n + line_key[1]]).tolist())
         for key, targets in ((box_key, line - box), (line_key, box - line)):
             rule_seg.append(s)
             rule_others.append([t for t, other in enumerate(segments) if key in other[1:] and t != s])
             rule_targets.append(sorted(targets))
+
     def unit_bit(key: tuple[str, int]) -> int:
         return 1 << ({"row": 0, "col": n, "hbox": 2 * n, "vbox": 2 * n}[key[0]] + key[1])
 
     cell_units = np.array(
-        [(1 << (cell // n)) | (1 << (n + cell % n)) | (1 << (2 * n + shape.box_of(*divmod(cell, n))))
-         for cell in range(shape.cells)],
+        [
+            (1 << (cell // n)) | (1 << (n + cell % n)) | (1 << (2 * n + shape.box_of(*divmod(cell, n))))
+            for cell in range(shape.cells)
+        ],
         dtype=np.int64,
     )
     seg_units = np.array([unit_bit(box) | unit_bit(line) for _, box, line in segments], dtype=np.int64)
-    rule_unit = np.array(
-        [unit_bit(segments[s][1 + i % 2]) for i, s in enumerate(rule_seg)], dtype=np.int64
-    )
+    rule_unit = np.array([unit_bit(segments[s][1 + i % 2]) for i, s in enumerate(rule_seg)], dtype=np.int64)
     arrays = [cell_units, seg_units, np.array(rule_seg, dtype=np.int32), rule_unit]
     for array in arrays:
         array.setflags(write=False)
     cell_units, seg_units, rule_seg_arr, rule_unit = arrays
     seg_cells = _padded([cells for cells, _, _ in segments])
-    return (units, peers, cell_units, seg_cells, seg_units, rule_seg_arr, rule_unit,
-            _padded(rule_others), _padded(rule_targets))
+    return (
+        units,
+        peers,
+        cell_units,
+        seg_cells,
+        seg_units,
+        rule_seg_arr,
+        rule_unit,
+        _padded(rule_others),
+        _padded(rule_targets),
+    )
 
 
 @dataclass(frozen=True, eq=False)

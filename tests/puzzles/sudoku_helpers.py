@@ -26,9 +26,7 @@ def known_puzzles() -> list[tuple[Sudoku, Sudoku]]:
 def pattern_grid(shape: SudokuShape) -> np.ndarray:
     """A valid complete grid from the classic shifting pattern."""
     n, br, bc = shape.n, shape.box_rows, shape.box_cols
-    return np.array(
-        [[(bc * (r % br) + r // br + c) % n + 1 for c in range(n)] for r in range(n)], dtype=np.int8
-    )
+    return np.array([[(bc * (r % br) + r // br + c) % n + 1 for c in range(n)] for r in range(n)], dtype=np.int8)
 
 
 def permuted_grid(shape: SudokuShape, band_order, row_orders, stack_order, col_orders, digits) -> np.ndarray:

@@ -147,4 +147,6 @@ def test_batches_and_shapes():
 def test_known_forms():
     assert canonical_form("." * 81) == "." * 81
     shape = SudokuShape(2, 2)
-    assert canonical_form(Sudoku(shape, pattern_grid(shape))) == "".join(map(str, brute_force_form(pattern_grid(shape), shape)))
+    assert canonical_form(Sudoku(shape, pattern_grid(shape))) == "".join(
+        map(str, brute_force_form(pattern_grid(shape), shape))
+    )

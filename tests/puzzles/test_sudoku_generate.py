@@ -76,7 +76,9 @@ def test_requested_level(level):
         assert generated.rating.level == level
 
 
-@pytest.mark.parametrize(("clues", "symmetric"), [(30, False), (24, False), (21, False), (36, True), (27, True), (45, False)])
+@pytest.mark.parametrize(
+    ("clues", "symmetric"), [(30, False), (24, False), (21, False), (36, True), (27, True), (45, False)]
+)
 def test_requested_clues(clues, symmetric):
     rng = np.random.default_rng(clues)
     generated = generate_sudoku(NINE, rng, clues=clues, symmetric=symmetric)

@@ -22,7 +22,9 @@ from .sudoku_helpers import known_puzzles
 KNOWN = known_puzzles()
 
 
-@pytest.mark.parametrize(("puzzle", "solution"), KNOWN, ids=[f"{p.shape.n}x{p.shape.n}-{i}" for i, (p, _) in enumerate(KNOWN)])
+@pytest.mark.parametrize(
+    ("puzzle", "solution"), KNOWN, ids=[f"{p.shape.n}x{p.shape.n}-{i}" for i, (p, _) in enumerate(KNOWN)]
+)
 def test_known_puzzles(puzzle, solution):
     result = solve_sudoku(puzzle)
     assert result.solution == solution
@@ -56,9 +58,13 @@ def test_counts_known_values():
     shape = SudokuShape(3, 3)
     r1, r2, c1, c2 = next(
         (r1, r2, c1, c2)
-        for r1 in range(9) for r2 in range(r1 + 1, 9) for c1 in range(9) for c2 in range(c1 + 1, 9)
+        for r1 in range(9)
+        for r2 in range(r1 + 1, 9)
+        for c1 in range(9)
+        for c2 in range(c1 + 1, 9)
         if len({shape.box_of(r, c) for r in (r1, r2) for c in (c1, c2)}) == 2
-        and solution[r1, c1] == solution[r2, c2] and solution[r1, c2] == solution[r2, c1]
+        and solution[r1, c1] == solution[r2, c2]
+        and solution[r1, c2] == solution[r2, c1]
     )
     two = solution.copy()
     two[[r1, r1, r2, r2], [c1, c2, c1, c2]] = 0
