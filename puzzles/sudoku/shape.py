@@ -25,8 +25,8 @@ class SudokuShape:
     def __post_init__(self) -> None:
         for name in ("box_rows", "box_cols"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise PuzzleError(f"{name} must be a positive integer, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 2:
+                raise PuzzleError(f"{name} must be an integer of at least 2, got {value!r}")
             object.__setattr__(self, name, int(value))
         if self.n > MAX_SIZE:
             raise PuzzleError(f"grids larger than {MAX_SIZE}x{MAX_SIZE} are not supported (got {self.n})")

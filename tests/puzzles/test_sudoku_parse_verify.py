@@ -37,8 +37,9 @@ def test_shape_basics():
     assert shape.box_cells(3) == [(2, 3), (2, 4), (2, 5), (3, 3), (3, 4), (3, 5)]
     with pytest.raises(PuzzleError):
         SudokuShape.for_size(7)
-    with pytest.raises(PuzzleError):
-        SudokuShape(0, 3)
+    for bad in ((0, 3), (1, 4), (3, True), (2.0, 2)):
+        with pytest.raises(PuzzleError):
+            SudokuShape(*bad)
 
 
 def test_one_line_round_trip():
