@@ -107,12 +107,21 @@ def tree_to_steps(tree: Node | int) -> list[Step]:
 
 
 def steps_to_tree(steps: list[Step]) -> Node | int:
-    """The expression tree of the last step. An operand is the latest earlier result with
-    its value not yet used as an operand, else a leaf (an input number); the right operand
-    is matched first, so steps in post-order (as `tree_to_steps` writes them) give back
-    their tree even when two results are equal."""
+    """The expression tree of the last step.
+
+    Steps name values, not which earlier result they use, so with equal values several
+    trees fit. First choice: read the steps as post-order (as `tree_to_steps` writes
+    them), each operand being either the latest unused result(s) or a number, such that
+    every result but the last is used; `tree_to_steps` of that tree gives back `steps`.
+    When no such reading exists (steps in another order, or tv results left unused), an
+    operand is the latest unused result with its value, else a number.
+    """
     if not steps:
         raise ValueError("no steps")
+    if len(steps) <= MAX_STEPS:
+        tree = _post_order_tree(steps)
+        if tree is not None:
+            return tree
     open_results: list[tuple[int, Node]] = []  # (value, tree), in step order
 
     def take(value: int) -> Node | int:
@@ -126,6 +135,41 @@ def steps_to_tree(steps: list[Step]) -> Node | int:
         a = take(step.a)
         open_results.append((step.result, Node(step.op, a, b)))
     return open_results[-1][1]
+
+
+# (operand a from the stack, operand b from the stack): most results used first; with a
+# tie, a result on the left, which prints without parentheses ((1+1)+2 as 1+1+2).
+_READINGS = ((True, True), (True, False), (False, True), (False, False))
+
+
+def _post_order_tree(steps: list[Step], budget: int = 4096) -> Node | None:
+    """Depth-first search for a post-order reading of `steps` that uses every result but
+    the last (a stack of unused results, as in reverse Polish notation); None if there is
+    none or the search exceeds `budget` nodes."""
+    nodes = 0
+
+    def search(index: int, stack: tuple[tuple[int, Node], ...]) -> Node | None:
+        nonlocal nodes
+        if index == len(steps):
+            return stack[0][1] if len(stack) == 1 else None
+        nodes += 1
+        if nodes > budget:
+            return None
+        step = steps[index]
+        for from_a, from_b in _READINGS:
+            used = from_a + from_b
+            if len(stack) < used:
+                continue
+            if from_b and stack[-1][0] != step.b or from_a and stack[-used][0] != step.a:
+                continue
+            a = stack[-used][1] if from_a else step.a
+            b = stack[-1][1] if from_b else step.b
+            found = search(index + 1, stack[: len(stack) - used] + ((step.result, Node(step.op, a, b)),))
+            if found is not None:
+                return found
+        return None
+
+    return search(0, ())
 
 
 def steps_to_infix(steps: list[Step]) -> str:

@@ -36,29 +36,19 @@ from .instance import CountdownInstance, as_instance
 _OPS = ("+", "*", "-", "-r", "/", "/r")  # "-r": right minus left; "/r": right over left
 
 
-@dataclass(frozen=True)
-class _Block:
-    """The candidates of one split: flat position (k*p + i)*q + j holds
-    left_values[i] _OPS[k] right_values[j], with p, q the sizes of the two sides."""
-
-    left: int
-    right: int
-
-
 class _Table:
     """Reachable values per subset of `numbers` under `rules`, built on demand."""
 
     def __init__(self, numbers: tuple[int, ...], rules: str):
-        self.numbers = numbers
         self.n = len(numbers)
         self.full = (1 << self.n) - 1
         self.lowest = 0 if rules == "ml" else 1
         self.values: dict[int, np.ndarray] = {}
-        self.source: dict[int, tuple[list[_Block], np.ndarray, np.ndarray]] = {}
+        # mask -> (splits, offset of each split's pairs, k * N + pair for each value)
+        self.source: dict[int, tuple[list[tuple[int, int]], np.ndarray, np.ndarray]] = {}
         for i, x in enumerate(numbers):
             self.values[1 << i] = np.array([x], dtype=np.int64)
-        by_size = sorted(range(1, self.full + 1), key=lambda m: (m.bit_count(), m))
-        self.masks_by_size = by_size
+        self.masks_by_size = sorted(range(1, self.full + 1), key=lambda m: (m.bit_count(), m))
 
     def splits(self, mask: int):
         """Unordered splits (left, right) of `mask`; left holds the lowest number."""
@@ -82,30 +72,21 @@ class _Table:
                 self._build(mask)
 
     def _build(self, mask: int) -> None:
-        blocks: list[_Block] = []
-        values, positions = [], []
-        for left, right in self.splits(mask):
-            a = self.values[left][:, None]  # (p, 1)
-            b = self.values[right][None, :]  # (1, q)
-            a_safe, b_safe = np.where(a == 0, 1, a), np.where(b == 0, 1, b)
-            results = np.stack(np.broadcast_arrays(a + b, a * b, a - b, b - a, a // b_safe, b // a_safe))  # (6, p, q)
-            keep = results >= self.lowest
-            keep[4] &= (b != 0) & (a % b_safe == 0)
-            keep[5] &= (a != 0) & (b % a_safe == 0)
-            flat = np.flatnonzero(keep)
-            if flat.size:
-                blocks.append(_Block(left, right))
-                values.append(results.ravel()[flat])
-                positions.append(flat)
-        if not blocks:
-            self.values[mask] = np.empty(0, dtype=np.int64)
-            self.source[mask] = ([], np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int64))
-            return
-        sizes = np.array([len(v) for v in values])
-        unique, first = np.unique(np.concatenate(values), return_index=True)
-        block_of = np.searchsorted(np.cumsum(sizes), first, side="right").astype(np.int32)
+        """Combine the values of every split at once: the pairs (left value, right value)
+        of all splits are laid end to end, split after split, row-major within a split."""
+        splits = list(self.splits(mask))
+        a = np.concatenate([np.repeat(self.values[l], len(self.values[r])) for l, r in splits])  # (N,)
+        b = np.concatenate([np.tile(self.values[r], len(self.values[l])) for l, r in splits])  # (N,)
+        a_safe, b_safe = np.where(a == 0, 1, a), np.where(b == 0, 1, b)
+        results = np.stack([a + b, a * b, a - b, b - a, a // b_safe, b // a_safe])  # (6, N), in _OPS order
+        keep = results >= self.lowest
+        keep[4] &= (b != 0) & (a % b_safe == 0)
+        keep[5] &= (a != 0) & (b % a_safe == 0)
+        flat = np.flatnonzero(keep)  # k * N + pair
+        unique, first = np.unique(results.ravel()[flat], return_index=True)
+        sizes = [len(self.values[l]) * len(self.values[r]) for l, r in splits]
         self.values[mask] = unique
-        self.source[mask] = (blocks, block_of, np.concatenate(positions)[first])
+        self.source[mask] = (splits, np.cumsum([0, *sizes]), flat[first])
 
     # ------------------------------------------------------------ reconstruction
 
@@ -113,12 +94,12 @@ class _Table:
         """One expression for self.values[mask][index]."""
         if mask.bit_count() == 1:
             return int(self.values[mask][index])
-        blocks, block_of, position = self.source[mask]
-        block = blocks[block_of[index]]
-        p, q = len(self.values[block.left]), len(self.values[block.right])
-        k, rest = divmod(int(position[index]), p * q)
-        i, j = divmod(rest, q)
-        return _node(_OPS[k], self.tree(block.left, i), self.tree(block.right, j))
+        splits, offsets, source = self.source[mask]
+        k, pair = divmod(int(source[index]), int(offsets[-1]))
+        split = int(np.searchsorted(offsets, pair, side="right")) - 1
+        left, right = splits[split]
+        i, j = divmod(pair - int(offsets[split]), len(self.values[right]))
+        return _node(_OPS[k], self.tree(left, i), self.tree(right, j))
 
     def tree_for(self, mask: int, value: int) -> Node | int | None:
         """One expression with `value` over exactly `mask`, or None."""

@@ -116,6 +116,20 @@ def test_infix_precedence_and_associativity():
     assert read_answer("100").bare == 100 and read_answer("100").steps == []
 
 
+def test_steps_to_infix_with_equal_values_and_other_orders():
+    # Equal values: the post-order reading that uses every result is found.
+    for text in ["1*1+2+(1+1+3)", "(2+3)*(4+1)", "2*2*2*2*(2*2)"]:
+        assert steps_to_infix(parse_answer(text)) == text
+    assert steps_to_infix(parse_answer("(1+1)+2")) == "1+1+2"
+    # Not post-order, or a tv result left unused: the latest result with the value is used.
+    assert steps_to_infix(parse_answer("4+5=9,1+2=3,3*9=27")) == "(1+2)*(4+5)"
+    assert steps_to_infix(parse_answer("25+100=125,3+6=9")) == "3+6"
+    start = time.perf_counter()
+    # Many partial readings, none that uses every result: the search gives up on budget.
+    assert steps_to_infix(parse_answer(",".join(["1*1=1"] * 63 + ["2+2=4"]))) == "2+2"
+    assert time.perf_counter() - start < 1.0
+
+
 def test_unicode_operators_are_accepted_and_other_unicode_is_not():
     assert parse_answer("79\u2212(44\u221215)") == parse_answer("79-(44-15)")
     assert parse_answer("6\u00d77=42,42\u00f76=7") == parse_answer("6*7=42,42/6=7")
