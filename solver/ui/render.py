@@ -21,6 +21,7 @@ table.rmdm-board { border-collapse: collapse; border: 3px solid #1f2937; backgro
 table.rmdm-board td { width: var(--cell); height: var(--cell); padding: 0; text-align: center;
   vertical-align: middle; border: 1px solid #cbd5e1; font-size: calc(var(--cell) * 0.52);
   line-height: 1; color: #1e3a8a; position: relative; transition: background-color 0.15s; }
+table.rmdm-board tr, table.rmdm-steps tr { border: none !important; background: transparent !important; }
 table.rmdm-board td.bl { border-left: 3px solid #1f2937; }
 table.rmdm-board td.bt { border-top: 3px solid #1f2937; }
 table.rmdm-board td.given { background: #e5e7eb; color: #111827; font-weight: 700; }
