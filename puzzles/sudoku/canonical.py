@@ -12,9 +12,8 @@ soon as its prefix is larger than the best grid found so far (the best grid's un
 tail is kept as +infinity, so a smaller prefix simply replaces it). Only source rows
 whose clue pattern can give the smallest first row are tried as row 0.
 
-Cost: 9x9 puzzles take a fraction of a millisecond, complete 9x9 grids about 3 ms (a
-complete first row prunes nothing at the column levels). Complete 12x12 grids take about
-0.15 s and complete 16x16 grids about two minutes: use it on puzzles there.
+When every row is complete, row 0 always reads 1..n and prunes nothing, so the column
+levels bound row 1 instead (`_row1_bound`).
 """
 
 from __future__ import annotations
@@ -75,11 +74,48 @@ def apply_symmetry(grid: Sudoku | np.ndarray, sym: Symmetry) -> Sudoku | np.ndar
 
 
 @njit(cache=True)
+def _row1_bound(g, br, r0, colperm, pos, c, labels, best):
+    """1 when no second row can keep a complete grid's image from exceeding `best`, else 0.
+
+    When every row is a permutation of 1..n, row 0 always reads 1..n, so the column
+    placement is judged by row 1, which comes from r0's band. Its label at output column
+    k is known once the digit's column in r0 is placed; otherwise that column will be
+    placed after `pos`, so the label is > pos + 1.
+    """
+    n = g.shape[0]
+    band = r0 // br
+    for r1 in range(band * br, band * br + br):
+        if r1 == r0:
+            continue
+        can_win = True
+        for k in range(pos + 1):
+            label = labels[g[r1, colperm[k] if k < pos else c]]
+            target = best[n + k]
+            if label == 0:  # unknown, at least pos + 2
+                can_win = target >= pos + 2
+                break
+            if label != target:
+                can_win = label < target
+                break
+        if can_win:
+            return 0
+    return 1
+
+
+@njit(cache=True)
 def _minimal_placement(g, br, bc, first_rows, best):
     """Lower `best` (flat n*n, +inf = _INF) to the smallest relabelled image of g (n, n)
     over row and column placements (no transpose) whose output row 0 is in `first_rows`
     (bitmask of source rows)."""
     n = g.shape[0]
+    # every row a permutation of 1..n: then any first row relabels to 1..n, and row 1 decides
+    complete = True
+    for r in range(n):
+        seen = 0
+        for c in range(n):
+            seen |= 1 << g[r, c]
+        if seen != (1 << (n + 1)) - 2:
+            complete = False
     levels = 2 * n  # row 0, columns 0..n-1, rows 1..n-1
     choice = np.full(levels, -1, dtype=np.int64)
     # First-appearance labels; the digits each level labelled, to undo on backtracking.
@@ -140,6 +176,8 @@ def _minimal_placement(g, br, bc, first_rows, best):
                     if row_out[k] != best[first + k]:
                         verdict = 1 if row_out[k] > best[first + k] else -1
                         break
+                if verdict == 0 and is_col and complete and best[n - 1] == n:
+                    verdict = _row1_bound(g, br, choice[0], colperm, pos, c, labels, best)
                 if verdict <= 0:
                     if verdict < 0:
                         for k in range(count):
