@@ -16,6 +16,7 @@ import argparse
 import logging
 import os
 import threading
+from dataclasses import dataclass
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: no calls home
 os.environ.setdefault("NO_PROXY", "localhost,127.0.0.1,::1")
@@ -102,15 +103,42 @@ def _settings(steps, loops, adaptive, policy, retries, seed) -> SolveSettings:
     return SolveSettings(int(steps or 0), int(loops or 0), bool(adaptive), str(policy), int(retries or 0), int(seed or 0))
 
 
-def _player(label: str, empty: str = ""):
-    """The animation area: board, caption, verdict, frame slider, replay."""
-    board = gr.HTML(empty, label=label, elem_id=f"{label}-board")
-    caption = gr.HTML(render.caption(None), elem_id=f"{label}-caption")
-    verdict = gr.HTML(elem_id=f"{label}-verdict")
-    with gr.Row():
-        frame = gr.Slider(0, 1, value=0, step=1, label="Frame: drag to scrub through the run", scale=5, elem_id=f"{label}-frame")
-        again = gr.Button("Replay", scale=1, min_width=80, size="sm")
-    return board, caption, verdict, frame, again
+@dataclass
+class Player:
+    """The animation area of a tab: what is drawn, its caption and verdict, the frame slider,
+    replay and stop; `run` keeps the last run for scrubbing."""
+
+    board: gr.HTML
+    caption: gr.HTML
+    verdict: gr.HTML
+    frame: gr.Slider
+    again: gr.Button
+    stop: gr.Button
+    run: gr.State
+
+    @classmethod
+    def build(cls, label: str, empty: str = "") -> Player:
+        board = gr.HTML(empty, label=label, elem_id=f"{label}-board")
+        caption = gr.HTML(render.caption(None), elem_id=f"{label}-caption")
+        verdict = gr.HTML(elem_id=f"{label}-verdict")
+        with gr.Row():
+            frame = gr.Slider(0, 1, value=0, step=1, label="Frame: drag to scrub through the run", scale=5, elem_id=f"{label}-frame")
+            with gr.Column(scale=1, min_width=90):
+                again = gr.Button("Replay", size="sm")
+                stop = gr.Button("Stop", size="sm", variant="stop")
+        return cls(board, caption, verdict, frame, again, stop, gr.State(None))
+
+    def wire(self, show, speed: gr.Radio, solvers: list[tuple[gr.Button, object, list, str]]) -> None:
+        """Each (button, handler, inputs, api name) streams into this player; replay, stop and
+        the slider work on the kept run. `show(run, index)` draws one frame."""
+        outputs = [self.board, self.caption, self.verdict, self.frame, self.run]
+        options = dict(show_progress="hidden", time_limit=180)
+        events = [button.click(_stream(fn), inputs, outputs, api_name=name, **options) for button, fn, inputs, name in solvers]
+        replayed = lambda run, name: replay(run, name, lambda i: show(run, i))  # noqa: E731
+        events.append(self.again.click(_stream(replayed), [self.run, speed], outputs, api_name=False, **options))
+        stopped = lambda run: run.verdict_html if run is not None else ""  # noqa: E731 - the slider still spans it all
+        self.stop.click(stopped, self.run, self.verdict, cancels=events, api_name=False, show_progress="hidden")
+        self.frame.input(show, [self.run, self.frame], [self.board, self.caption], show_progress="hidden", api_name=False)
 
 
 def _sudoku_tab(shelf: ModelShelf, limits: Limits) -> None:
@@ -133,10 +161,9 @@ def _sudoku_tab(shelf: ModelShelf, limits: Limits) -> None:
             speed = gr.Radio(list(SPEEDS), value="normal", label="Animation speed", elem_id="sudoku-speed")
             controls = _model_controls(81, limits)
         with gr.Column(scale=3, min_width=360):
-            board, caption, verdict, frame, again = _player("sudoku", sudoku_tab.empty_board(9))
+            player = Player.build("sudoku", sudoku_tab.empty_board(9))
             gr.HTML(render.LEGEND)
-    run = gr.State(None)
-    outputs = [board, caption, verdict, frame, run]
+    board = player.board
 
     def on_text(value):
         preview_board, preview_note, n = sudoku_tab.preview(value)
@@ -162,11 +189,10 @@ def _sudoku_tab(shelf: ModelShelf, limits: Limits) -> None:
     generate.click(_safe(sudoku_tab.generate, 0, 1, as_text=True), [size, level], text, api_name="generate_sudoku")
     example.input(lambda label: examples.get(label, ""), example, text, api_name=False)
     text.change(_safe(on_text, 1, 2), text, [board, note], show_progress="hidden", api_name=False)
-    run_event = dict(show_progress="hidden", time_limit=180)
-    solve.click(_stream(solve_with_model), [text, speed, *controls], outputs, api_name="solve_sudoku", **run_event)
-    exact.click(_stream(exact_once), [text], outputs, api_name="solve_sudoku_exact", **run_event)
-    again.click(_stream(lambda r, s: replay(r, s, lambda i: sudoku_tab.show(r, i))), [run, speed], outputs, api_name=False, **run_event)
-    frame.input(sudoku_tab.show, [run, frame], [board, caption], show_progress="hidden", api_name=False)
+    player.wire(sudoku_tab.show, speed, [
+        (solve, solve_with_model, [text, speed, *controls], "solve_sudoku"),
+        (exact, exact_once, [text], "solve_sudoku_exact"),
+    ])
 
 
 def _countdown_tab(shelf: ModelShelf, limits: Limits) -> None:
@@ -188,14 +214,12 @@ def _countdown_tab(shelf: ModelShelf, limits: Limits) -> None:
             speed = gr.Radio(list(SPEEDS), value="normal", label="Animation speed", elem_id="countdown-speed")
             controls = _model_controls(64, limits)
         with gr.Column(scale=3, min_width=360):
-            strip, caption, verdict, frame, again = _player("countdown")
+            player = Player.build("countdown")
             gr.HTML(
                 "<div class='rmdm-legend'>Each box is one character of the answer: violet = still masked "
                 "(the model's guess, darker = more confident), amber = committed this step, · = padding. "
                 "The table checks each step's arithmetic as it appears.</div>"
             )
-    run = gr.State(None)
-    outputs = [strip, caption, verdict, frame, run]
 
     def solve_with_model(nums, goal, rule, speed_name, *settings):
         yield from countdown_tab.solve_model(shelf, nums, goal, rule, _settings(*settings), speed_name, limits)
@@ -205,11 +229,10 @@ def _countdown_tab(shelf: ModelShelf, limits: Limits) -> None:
 
     generate.click(_safe(countdown_tab.generate, 2, 3), [count, rules], [numbers, target, note], api_name="generate_countdown")
     example.input(lambda label: examples.get(label, ("", "", "ml")), example, [numbers, target, rules], api_name=False)
-    run_event = dict(show_progress="hidden", time_limit=180)
-    solve.click(_stream(solve_with_model), [numbers, target, rules, speed, *controls], outputs, api_name="solve_countdown", **run_event)
-    exact.click(_stream(exact_once), [numbers, target, rules], outputs, api_name="solve_countdown_exact", **run_event)
-    again.click(_stream(lambda r, s: replay(r, s, lambda i: countdown_tab.show(r, i))), [run, speed], outputs, api_name=False, **run_event)
-    frame.input(countdown_tab.show, [run, frame], [strip, caption], show_progress="hidden", api_name=False)
+    player.wire(countdown_tab.show, speed, [
+        (solve, solve_with_model, [numbers, target, rules, speed, *controls], "solve_countdown"),
+        (exact, exact_once, [numbers, target, rules], "solve_countdown_exact"),
+    ])
 
 
 def about_text(shelf: ModelShelf) -> str:
