@@ -4,8 +4,10 @@
     python -m benchmarks.bench_sudoku --quick         # smaller counts, a few seconds
 
 Each figure is the best of --repeat timed runs after one untimed warm-up (which also
-compiles or loads the numba kernels). The magictour_top1465 rows are skipped when
-../shared/benchmarks is not beside the checkout.
+compiles or loads the numba kernels), as items per wall-clock second and per second of
+this process's CPU time (the one-core rate, even when other work shares the machine).
+The magictour_top1465 rows are skipped when ../shared/benchmarks is not beside the
+checkout.
 """
 
 from __future__ import annotations
@@ -35,14 +37,35 @@ REPO = Path(__file__).resolve().parents[1]
 NINE = SudokuShape(3, 3)
 
 
-def best_time(fn, repeat: int) -> float:
-    fn()  # warm-up: compile / load kernels, fill caches
-    times = []
+def timed(fn, repeat: int, warm_up: bool = True) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process), each the best of `repeat` runs.
+
+    CPU time is what one core spent, whatever else the machine was doing meanwhile.
+    """
+    if warm_up:
+        fn()  # compile / load kernels, fill caches
+    walls, cpus = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return min(walls), min(cpus)
+
+
+def row(benchmark: str, data: str, items: int, timing: tuple[float, float], unit: str, **extra) -> dict:
+    wall, cpu = timing
+    return {
+        "benchmark": benchmark,
+        "data": data,
+        "items": items,
+        "seconds": wall,
+        "cpu_seconds": cpu,
+        "per_second": items / wall,
+        "per_cpu_second": items / cpu if cpu > 0 else float("inf"),
+        "unit": unit,
+        **extra,
+    }
 
 
 def shared_dir(arg: str | None) -> Path | None:
@@ -55,18 +78,9 @@ def solver_rows(name: str, puzzles: np.ndarray, repeat: int) -> list[dict]:
     for limit, what in ((1, "solve"), (2, "solve + prove unique")):
         result = solve_batch(puzzles, limit=limit)
         assert verify_batch(puzzles, result.solutions).all(), f"wrong solution on {name}"
-        seconds = best_time(lambda limit=limit: solve_batch(puzzles, limit=limit), repeat)
-        rows.append(
-            {
-                "benchmark": f"exact solver, {what}",
-                "data": name,
-                "items": len(puzzles),
-                "seconds": seconds,
-                "per_second": len(puzzles) / seconds,
-                "unit": "puzzles/s",
-                "mean_guesses": float(result.guesses.mean()),
-            }
-        )
+        timing = timed(lambda limit=limit: solve_batch(puzzles, limit=limit), repeat)
+        mean_guesses = float(result.guesses.mean())
+        rows.append(row(f"exact solver, {what}", name, len(puzzles), timing, "puzzles/s", mean_guesses=mean_guesses))
     return rows
 
 
@@ -107,23 +121,21 @@ def main(argv: list[str] | None = None) -> int:
         rows += solver_rows(f"generated 9x9 {level} ({args.generated})", puzzles, args.repeat)
 
     generate(5, args.seed)  # warm-up
-    start = time.perf_counter()
-    made = generate(args.generator, args.seed + 1)
-    seconds = time.perf_counter() - start
+    made: list = []
+    timing = timed(lambda: made.extend(generate(args.generator, args.seed + 1)), 1, warm_up=False)
     levels = [r.level for r in rate_batch(np.stack([g.puzzle.grid for g in made]))]
     counts = solve_batch(np.stack([g.puzzle.grid for g in made]), limit=2).counts
     assert (counts == 1).all(), "generator made a puzzle without a unique solution"
     rows.append(
-        {
-            "benchmark": "generator, unique 9x9 (any level)",
-            "data": f"{args.generator} puzzles",
-            "items": args.generator,
-            "seconds": seconds,
-            "per_second": args.generator / seconds,
-            "unit": "puzzles/s",
-            "mean_clues": float(np.mean([g.puzzle.clues for g in made])),
-            "levels": {level: levels.count(level) for level in sorted(set(levels))},
-        }
+        row(
+            "generator, unique 9x9 (any level)",
+            f"{args.generator} puzzles",
+            args.generator,
+            timing,
+            "puzzles/s",
+            mean_clues=float(np.mean([g.puzzle.clues for g in made])),
+            levels={level: levels.count(level) for level in sorted(set(levels))},
+        )
     )
 
     solutions = np.stack([g.solution.grid for g in made])
@@ -131,39 +143,25 @@ def main(argv: list[str] | None = None) -> int:
     sols = np.tile(solutions, (reps, 1, 1))[: args.verify_batch]
     puzzles = np.tile(np.stack([g.puzzle.grid for g in made]), (reps, 1, 1))[: args.verify_batch]
     sols[::2, 0, 0] = sols[::2, 0, 1]  # half of them wrong
-    seconds = best_time(lambda: verify_batch(puzzles, sols), args.repeat)
-    rows.append(
-        {
-            "benchmark": "batched verifier (verify_batch)",
-            "data": f"batch of {args.verify_batch} 9x9 grids",
-            "items": args.verify_batch,
-            "seconds": seconds,
-            "per_second": args.verify_batch / seconds,
-            "unit": "grids/s",
-        }
-    )
+    timing = timed(lambda: verify_batch(puzzles, sols), args.repeat)
+    data = f"batch of {args.verify_batch} 9x9 grids"
+    rows.append(row("batched verifier (verify_batch)", data, args.verify_batch, timing, "grids/s"))
 
     canon_sets = [("generated puzzles", np.stack([g.puzzle.grid for g in made[: args.canonical]]))]
     if top is not None:
         canon_sets.insert(0, ("magictour_top1465 puzzles", top[: args.canonical]))
     canon_sets.append(("complete grids", solutions[: max(10, args.canonical // 5)]))
     for name, grids in canon_sets:
-        seconds = best_time(lambda grids=grids: canonical_batch(grids), args.repeat)
-        rows.append(
-            {
-                "benchmark": "canonical form",
-                "data": f"{name} ({len(grids)})",
-                "items": len(grids),
-                "seconds": seconds,
-                "per_second": len(grids) / seconds,
-                "unit": "grids/s",
-            }
-        )
+        timing = timed(lambda grids=grids: canonical_batch(grids), args.repeat)
+        rows.append(row("canonical form", f"{name} ({len(grids)})", len(grids), timing, "grids/s"))
 
-    print(f"{'benchmark':38} {'data':40} {'rate':>14}")
-    for row in rows:
-        extra = f"  (mean guesses {row['mean_guesses']:.1f})" if "mean_guesses" in row else ""
-        print(f"{row['benchmark']:38} {row['data']:40} {row['per_second']:>10,.0f} {row['unit']}{extra}")
+    print(f"{'benchmark':36} {'data':38} {'rate (wall)':>12} {'rate (CPU)':>12}")
+    for item in rows:
+        extra = f"  mean guesses {item['mean_guesses']:.1f}" if "mean_guesses" in item else ""
+        print(
+            f"{item['benchmark']:36} {item['data']:38} {item['per_second']:>12,.0f} "
+            f"{item['per_cpu_second']:>12,.0f} {item['unit']}{extra}"
+        )
 
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
