@@ -193,6 +193,10 @@ def generate_sudoku(
     Raises PuzzleError for impossible requests at once, and when `max_attempts` attempts
     all missed the target.
     """
+    if not isinstance(rng, np.random.Generator):
+        raise PuzzleError(
+            f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), got {type(rng).__name__}"
+        )
     check_level(level)
     _check_request(shape, clues, symmetric)
     tables = solver_tables(shape)

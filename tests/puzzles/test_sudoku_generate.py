@@ -124,6 +124,8 @@ def test_impossible_requests_fail_fast():
         generate_sudoku(NINE, rng, clues=82)
     with pytest.raises(PuzzleError, match="even"):
         generate_sudoku(SudokuShape(2, 2), rng, clues=7, symmetric=True)
+    with pytest.raises(PuzzleError, match="Generator"):
+        generate_sudoku(NINE, 7)
     with pytest.raises(PuzzleError, match="unknown level"):
         generate_sudoku(NINE, rng, level="fiendish")
     with pytest.raises(PuzzleError, match="in 5 attempts"):

@@ -21,6 +21,18 @@ WIKI = "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5
 WIKI_SOLUTION = "534678912672195348198342567859761423426853791713924856961537284287419635345286179"
 
 
+def test_public_api_names():
+    """The names docs/ARCHITECTURE.md promises are importable from puzzles.sudoku."""
+    import puzzles.sudoku as sudoku
+
+    promised = """SudokuShape Sudoku parse_sudoku iter_sudoku_lines verify_sudoku SudokuVerdict Violation
+        verify_batch solve_sudoku SolveResult count_solutions rate_sudoku Rating LEVELS generate_sudoku
+        Generated canonical_form random_symmetry apply_symmetry""".split()
+    assert [name for name in promised if not hasattr(sudoku, name)] == []
+    assert set(sudoku.__all__) <= set(dir(sudoku))
+    assert sudoku.LEVELS == ("easy", "medium", "hard", "extreme")
+
+
 @pytest.mark.parametrize("size", [4, 6, 8, 9, 12, 16])
 def test_pattern_grids_are_valid(size):
     shape = SudokuShape.for_size(size)
