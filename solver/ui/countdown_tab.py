@@ -207,12 +207,12 @@ def solve_model(
             if step is not None:
                 run.marks[end] = frozenset({int(step)})
         attempts.append(f"attempt {retry + 1}: {text or '(empty)'}: " + ("valid" if valid else error))
-    valid, error, _ = judge(instance, outcome.answer_text)
+    valid, error, _ = judge(instance, outcome.answer)
     tail = f"NFE {outcome.nfe}, {1000 * outcome.seconds:.0f} ms"
     if valid:
-        title = f"Solved: {outcome.answer_text} reaches {instance.target} ({tail})."
+        title = f"Solved: {outcome.answer} reaches {instance.target} ({tail})."
     else:
-        title = f"Not solved: {outcome.answer_text or '(empty answer)'}: {error} ({tail})."
+        title = f"Not solved: {outcome.answer or '(empty answer)'}: {error} ({tail})."
     details = attempts if len(attempts) > 1 else []
     run.verdict_html = render.verdict_box("ok" if valid else "bad", title, details, state="solved" if valid else "invalid")
     yield from playback(run, speed, lambda i: show(run, i))

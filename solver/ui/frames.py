@@ -136,5 +136,4 @@ def pick_for_stream(count: int, limit: int) -> list[int]:
     if count <= limit:
         return list(range(count))
     stride = count / limit
-    picked = sorted({min(count - 1, int(i * stride)) for i in range(limit)} | {count - 1})
-    return picked
+    return sorted({int(i * stride) for i in range(limit)} | {count - 1})

@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .frames import MASK, PAD, Run, View, pick_for_stream, views_from_trace
+from solver.sampler import POLICIES
 
-POLICIES = ("top_prob", "top_margin", "entropy", "random")
+from .frames import MASK, PAD, Run, View, pick_for_stream, views_from_trace
 
 # name -> (seconds the whole animation should take, longest pause between two frames)
 SPEEDS: dict[str, tuple[float, float]] = {
@@ -57,11 +57,11 @@ class Limits:
         steps = settings.steps or positions
         if steps > positions:
             return f"{steps} steps is more than the {positions} positions to fill: use at most {positions}."
-        loops = self.loops_for(settings, loaded)
         cap = self.loop_cap(loaded)
-        if loops > cap:
+        if settings.loops > cap:
             return f"This model runs at most {cap} loops per step."
-        passes = steps * loops * (settings.retries + 1)
+        loops = cap if settings.adaptive and not settings.loops else self.loops_for(settings, loaded)
+        passes = steps * loops * (settings.retries + 1)  # adaptive: counted at its loop cap
         if passes > self.max_passes:
             return (
                 f"That is {steps} steps x {loops} loops x {settings.retries + 1} attempts = {passes} passes, "
@@ -70,22 +70,22 @@ class Limits:
         return None
 
     def loop_cap(self, loaded: Any) -> int:
+        """The most loops per step a request may ask of this model."""
         model_max = getattr(loaded.model.config, "max_loops", None) or self.max_loops
         return min(self.max_loops, int(model_max))
 
     @staticmethod
     def loops_for(settings: SolveSettings, loaded: Any) -> int:
+        """Loops per step of a fixed-loop run: as asked, else as trained."""
         return settings.loops or int(getattr(loaded.model.config, "loops", 1) or 1)
 
 
 @dataclass
 class ModelOutcome:
     views: list[View]
-    answer: str  # the final answer's characters over the answer positions
-    answer_text: str  # the codec's decoding of the final answer (Countdown: the step text)
+    answer: str  # the codec's decoding of the final answer (Sudoku: one line; Countdown: steps)
     nfe: int
     seconds: float
-    retries_used: int
 
 
 def token_chars(codec: Any) -> Callable[[list[int]], str]:
@@ -129,15 +129,7 @@ def run_model(loaded: Any, instance: Any, settings: SolveSettings) -> ModelOutco
     chars = token_chars(codec)
     loops = Limits.loops_for(settings, loaded) if not settings.adaptive else None
     views = views_from_trace(outcome.frames or [], chars, positions, loops=loops)
-    answer = views[-1].cells if views else ""
-    return ModelOutcome(
-        views=views,
-        answer=answer,
-        answer_text=str(outcome.answer),
-        nfe=int(outcome.nfe),
-        seconds=seconds,
-        retries_used=int(getattr(outcome, "retries_used", 0) or 0),
-    )
+    return ModelOutcome(views, str(outcome.answer), int(outcome.nfe), seconds)
 
 
 def playback(
