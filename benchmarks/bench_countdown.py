@@ -124,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.tv, args.generator, args.repeat = max(10, args.tv // 5), max(10, args.generator // 5), 1
 
+    load_at_start = os.getloadavg()  # other processes on the machine slow every figure
     rows: list[dict] = []
     shared = shared_dir(args.shared)
     cd4 = shared / "countdown" / "cd4_test.jsonl" if shared is not None else None
@@ -155,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
             "platform": platform.platform(),
             "processor": platform.processor(),
             "cpu_count": os.cpu_count(),
-            "load_average": os.getloadavg(),
+            "load_average_at_start": load_at_start,
+            "load_average_at_end": os.getloadavg(),
             "python": platform.python_version(),
             "numpy": np.__version__,
         },

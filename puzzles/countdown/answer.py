@@ -4,6 +4,7 @@ Step form: `a op b=c` steps joined by commas (or newlines), e.g. `44-15=29,79-29
 Infix form: one expression over + - * / and parentheses, e.g. `79-(44-15)`; it is read
 into a tree and turned into steps in post-order (left operand, right operand, node).
 A bare number is an infix answer with no step (the tv target may be one of the cards).
+Numbers are ASCII digits (leading zeros allowed); see `_text` for the Unicode policy.
 
 Parsing is a hand tokenizer plus a depth-bounded recursive descent: nothing is ever
 passed to `eval`, `sympify` or `parse_expr`. Bounds keep hostile text cheap: at most

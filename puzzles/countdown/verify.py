@@ -64,7 +64,7 @@ def _fail(kind: str, error: str, step_index: int | None = None, value: int | Non
 
 
 def verify_countdown(
-    instance: CountdownInstance | str, answer: str | Sequence[Step], rules: str = "ml"
+    instance: CountdownInstance | str, answer: str | Sequence[Step] | None, rules: str = "ml"
 ) -> CountdownVerdict:
     """The verdict on `answer` (text in step or infix form, or steps) for `instance`.
 
@@ -74,6 +74,8 @@ def verify_countdown(
     """
     instance = as_instance(instance, rules)
     bare = None
+    if answer is None:
+        return _fail("empty", "there is no answer")
     if isinstance(answer, str):
         try:
             parsed = read_answer(answer)

@@ -218,6 +218,8 @@ def test_valid_answers_in_both_forms():
         (CountdownInstance((3, 3, 2, 1, 8, 9), 100, "tv"), "3-3=0,9+0=9", "zero", 0),
         (SHOW, "100+6=106,106*3=318,318*75=23850,23850-50=23800,23800/25=952,952+3=955", "reused", 5),
         (SHOW, "", "malformed", None),
+        (SHOW, None, "empty", None),
+        (SHOW, [], "empty", None),
         (SHOW, "951", "unavailable", None),
     ],
 )
