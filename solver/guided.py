@@ -67,8 +67,16 @@ class Outcome:
 
 
 def as_task_input(codec: Any, item: Any) -> Any:
-    """A Sudoku / CountdownInstance from text or the object itself."""
-    return codec.task_input_from_text(item) if isinstance(item, str) else item
+    """A Sudoku / CountdownInstance from text or the object itself. Sudoku text is read at
+    its own size, so a puzzle of another size than the codec's is reported as such."""
+    if not isinstance(item, str):
+        return item
+    if codec.task == "sudoku":
+        from puzzles.sudoku import parse_sudoku
+
+        parsed = parse_sudoku(item)
+        return parse_sudoku(item, codec.shape) if parsed.n == codec.n and parsed.shape != codec.shape else parsed
+    return codec.task_input_from_text(item)
 
 
 def verdict_of(codec: Any, task_input: Any, answer: str) -> Any:

@@ -129,3 +129,67 @@ def test_solve_guided_accepts_text_and_objects():
     with pytest.raises(ValueError):
         solve_guided(oracle(pairs), CODEC, [pairs[0][0]], retries=-1)
     assert torch.is_tensor(torch.tensor(outcomes[0].tokens))
+
+
+# ----------------------------------------------------------------------------- solver.inference
+
+
+def fake_shelf(monkeypatch, models: dict):
+    """A stand-in `solver.checkpoint` serving the given name -> loaded-model objects."""
+    import sys
+    import types
+
+    module = types.ModuleType("solver.checkpoint")
+    module.list_checkpoints = lambda: sorted(models)
+    requested = []
+
+    def load(name, device="cpu"):
+        requested.append((name, device))
+        return models[name]
+
+    module.load = load
+    monkeypatch.setitem(sys.modules, "solver.checkpoint", module)
+    return requested
+
+
+def test_solve_one_gives_the_app_an_outcome_with_frames():
+    from types import SimpleNamespace
+
+    from solver.inference import solve_one
+
+    pairs = known_9x9()[:1]
+    loaded = SimpleNamespace(model=oracle(pairs), codec=CODEC, name="oracle")
+    outcome = solve_one(loaded, pairs[0][0], SampleOptions(steps=5, trace=True), retries=1)
+    assert outcome.valid and outcome.answer == pairs[0][1] and outcome.retries_used == 1
+    assert outcome.frames and set(outcome.frames[0]) >= {"step", "loop", "retry", "tokens", "predictions", "confidence", "committed", "nfe"}
+    assert outcome.frames[-1]["nfe"] == outcome.nfe
+
+
+def test_solve_one_refuses_a_puzzle_of_another_size():
+    from types import SimpleNamespace
+
+    from solver.inference import InferenceError, solve_one
+
+    loaded = SimpleNamespace(model=oracle(known_9x9()[:1]), codec=CODEC, name="nine")
+    with pytest.raises(InferenceError, match="9x9 Sudoku, not 4x4"):
+        solve_one(loaded, ".3....2.4....1..")
+
+
+def test_solve_instances_uses_the_bundled_model_for_each_size(monkeypatch):
+    from types import SimpleNamespace
+
+    from solver.inference import InferenceError, solve_instances
+
+    pairs = known_9x9()
+    requested = fake_shelf(monkeypatch, {"sudoku9": SimpleNamespace(model=oracle(pairs), codec=CODEC, name="sudoku9")})
+    puzzles = [parse_sudoku(p) for p, _ in pairs]
+    args = SimpleNamespace(checkpoint=None, steps=4, loops=None, policy="top_prob", adaptive=False, retries=0,
+                           samples=1, temperature=0.0, seed=0, batch_size=2, device="cpu")
+    answers = solve_instances("sudoku", puzzles, args)
+    assert requested == [("sudoku9", "cpu")]
+    cell = oracle(pairs).wrong_cell  # the oracle errs where that cell is blank: no answer there
+    assert answers == [None if p[cell] == "." else s for p, s in pairs]
+    args.retries = 1
+    assert solve_instances("sudoku", puzzles, args) == [s for _, s in pairs]
+    with pytest.raises(InferenceError, match="no bundled model for 4x4 Sudoku .*bundled: sudoku9"):
+        solve_instances("sudoku", [parse_sudoku(".3....2.4....1..")], args)
