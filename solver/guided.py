@@ -106,8 +106,8 @@ def offending_positions(codec: Any, verdict: Any, tokens: torch.Tensor, frozen: 
     """(T,) bool: the non-frozen positions to remask after a failed verdict on `tokens` (T,).
 
     Sudoku: every non-given cell of a row, column or box with a duplicate, and blank cells.
-    Countdown: the answer from the start of the first wrong step (all of it when the
-    verdict names no step). Never empty for a failed answer: it falls back to the whole answer.
+    Countdown: the answer from the start of the first wrong step on (see `_countdown_restart`).
+    Never empty for a failed answer: it falls back to the whole answer.
     """
     remask = torch.zeros_like(frozen)
     if codec.task == "sudoku":
@@ -124,22 +124,42 @@ def offending_positions(codec: Any, verdict: Any, tokens: torch.Tensor, frozen: 
             for r, c in cells:
                 remask[r * n + c] = True
     else:
-        step = getattr(verdict, "step_index", None)
-        start = codec.prompt_len
-        if step:
-            comma = codec.chars.index(",") + 2  # token id of ','
-            commas = 0
-            for pos in range(codec.prompt_len, codec.seq_len):
-                if int(tokens[pos]) == comma:
-                    commas += 1
-                    if commas == step:
-                        start = pos + 1
-                        break
-        remask[start:] = True
+        remask[_countdown_restart(codec, verdict, tokens) :] = True
     remask &= ~frozen
     if not bool(remask.any()):
         remask = ~frozen.clone()
     return remask
+
+
+def _countdown_restart(codec: Any, verdict: Any, tokens: torch.Tensor) -> int:
+    """First position to remask in a failed Countdown answer: the start of the step the
+    verdict names; for unparsable text, of the step holding the parse error (the one before
+    when that step is empty, so a stray comma is remasked too); for a wrong
+    final value or unused numbers, of the last step; else of the answer."""
+    from puzzles.countdown import read_answer
+    from puzzles.errors import ParseError
+
+    chars = [(pos, int(tokens[pos])) for pos in range(codec.prompt_len, codec.seq_len) if int(tokens[pos]) >= 2]
+    text = "".join(codec.chars[token - 2] for _, token in chars)
+    commas = [i for i, ch in enumerate(text) if ch == ","]  # char indices of step separators
+    kind, step = getattr(verdict, "kind", None), getattr(verdict, "step_index", None)
+    if step is not None:
+        before = commas[step - 1] if 0 < step <= len(commas) else None
+    elif kind == "malformed":
+        try:
+            read_answer(text)
+            before = None
+        except ParseError as err:
+            column = (err.column or 1) - 1  # 0-based char index of the error
+            earlier = [i for i in commas if i < column]
+            if earlier and earlier[-1] == column - 1:  # an empty step: its comma goes too
+                earlier.pop()
+            before = earlier[-1] if earlier else None
+    elif kind in ("wrong-value", "unused"):
+        before = commas[-1] if commas else None
+    else:
+        before = None
+    return chars[before][0] + 1 if before is not None else codec.prompt_len
 
 
 # ----------------------------------------------------------------------------- the loop

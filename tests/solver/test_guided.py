@@ -108,7 +108,15 @@ def test_sudoku_remask_covers_the_units_with_duplicates():
 
 @pytest.mark.parametrize(
     ("answer", "first_masked"),
-    [("44-15=29,79-29=51", 9), ("44-15=28,79-28=50", 0), ("44+15=59", 0)],
+    [
+        ("44-15=29,79-29=51", 9),  # step 2's arithmetic
+        ("44-15=28,79-28=50", 0),  # step 1's arithmetic
+        ("44+15=59", 0),  # a wrong value from the only step
+        ("44-15=29,29+79=108", 9),  # a wrong value: the last step
+        ("44-15=29,79-29=50,", 9),  # malformed at the end: the step holding the error
+        ("44-15=29,79-2+9=50", 9),  # malformed inside step 2
+        ("44-15=29,79=29-50", 9),
+    ],
 )
 def test_countdown_remask_from_the_first_wrong_step(answer, first_masked):
     from puzzles.countdown import verify_countdown
