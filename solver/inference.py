@@ -48,11 +48,19 @@ def default_checkpoint(task: str, size: int) -> str:
 
 
 def resolve_device(device: str | None) -> str:
-    """'auto' (or None) picks CUDA when present; anything else is passed to torch as is."""
-    if device in (None, "", "auto"):
-        import torch
+    """'auto' (or None) picks CUDA when present; a device torch cannot use here is an InferenceError."""
+    import torch
 
+    if device in (None, "", "auto"):
         return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        kind = torch.device(str(device)).type
+    except RuntimeError as err:
+        raise InferenceError(f"unknown device {device!r} ({err})") from None
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise InferenceError(f"device {device!r}: CUDA is not available on this machine (use cpu or auto)")
+    if kind == "mps" and not torch.backends.mps.is_available():
+        raise InferenceError(f"device {device!r}: MPS is not available on this machine (use cpu or auto)")
     return str(device)
 
 

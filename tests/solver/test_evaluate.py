@@ -180,3 +180,8 @@ def test_eval_missing_checkpoint_exits_2(tmp_path, capsys):
     assert code == 2 and err.count("\n") == 1 and err.startswith("rmdm eval: error: ")
     code, err = run_cli(capsys, "--checkpoint", "no_such_bundled_model", "--data", str(data))
     assert code == 2 and err.count("\n") == 1
+
+
+def test_eval_unusable_device_exits_2(tmp_path, capsys):
+    code, err = run_cli(capsys, "--checkpoint", "sudoku9", "--data", str(write_sudoku_dir(tmp_path)), "--device", "gpu")
+    assert code == 2 and err.count("\n") == 1 and "unknown device 'gpu'" in err
