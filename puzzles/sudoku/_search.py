@@ -20,7 +20,7 @@ _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def next_random(state):
     """splitmix64 step on state[0] (uint64 array): the kernels' only source of randomness."""
     z = state[0] + _GOLDEN
@@ -30,7 +30,7 @@ def next_random(state):
     return z ^ (z >> np.uint64(31))
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def random_below(state, k):
     return np.int64(next_random(state) % np.uint64(k))
 
@@ -38,7 +38,7 @@ def random_below(state, k):
 NAKED, HIDDEN, LOCKED = 0, 1, 2  # propagation strength: what `propagate` may use
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def propagate(cand, queue, qlen, dirty, tables, strength, seg_or):
     """Eliminate the digits of the `qlen` queued single cells from their peers, to a fixpoint.
 
@@ -155,7 +155,7 @@ def propagate(cand, queue, qlen, dirty, tables, strength, seg_or):
             return True
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def push_singles(cand, queue):
     """Queue every cell that has exactly one candidate; -1 if some cell has none."""
     qlen = 0
@@ -169,7 +169,7 @@ def push_singles(cand, queue):
     return qlen
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def search(
     stack, queue, branch_cell, branch_rem, seg_or, tables, limit, strength, max_guesses, rng_state, randomize, out
 ):
@@ -260,7 +260,7 @@ def search(
             return count, guesses
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def load_givens(givens, cand, n):
     """Candidate state of a puzzle: a given's bit, or every digit for a blank."""
     full = (1 << n) - 1
@@ -269,7 +269,7 @@ def load_givens(givens, cand, n):
         cand[cell] = full if v == 0 else 1 << (v - 1)
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def workspace(tables):
     """(stack, queue, branch_cell, branch_rem, seg_or): the scratch arrays `search` needs."""
     ncells = tables[1].shape[0]

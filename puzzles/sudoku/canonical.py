@@ -73,7 +73,7 @@ def apply_symmetry(grid: Sudoku | np.ndarray, sym: Symmetry) -> Sudoku | np.ndar
     return sym.digits[out].astype(grid.dtype)
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def _row1_bound(g, br, r0, colperm, pos, c, labels, best):
     """1 when no second row can keep a complete grid's image from exceeding `best`, else 0.
 
@@ -102,7 +102,7 @@ def _row1_bound(g, br, r0, colperm, pos, c, labels, best):
     return 1
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def _minimal_placement(g, br, bc, first_rows, best):
     """Lower `best` (flat n*n, +inf = _INF) to the smallest relabelled image of g (n, n)
     over row and column placements (no transpose) whose output row 0 is in `first_rows`
@@ -223,7 +223,7 @@ def _minimal_placement(g, br, bc, first_rows, best):
         choice[level] = -1
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def _row_keys(g, bc):
     """Per row, a number that orders the smallest first rows it can give: its clue counts per
     stack, sorted ascending, read as digits (fewer clues early = more leading blanks)."""

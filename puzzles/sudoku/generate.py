@@ -47,7 +47,7 @@ class Generated:
     attempts: int = 1
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def _still_fine(
     puzzle, solution, removed, nremoved, keep, tables, ws_stack, ws_queue, ws_cell, ws_rem, seg_or, rng_state, out
 ):
@@ -77,7 +77,7 @@ def _still_fine(
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def _shuffle(order, rng_state):
     for i in range(len(order) - 1, 0, -1):
         j = _search.random_below(rng_state, i + 1)
