@@ -6,8 +6,10 @@
 Solver rows: cd4_test (500 four-number ml instances, skipped when ../shared/benchmarks is
 absent) and random six-number tv deals (cards drawn as on the show, target uniform in
 100..999, so some have no solution). The solver's per-deal table cache is cleared inside
-every timed run, so each instance is solved from scratch. Each figure is the best of
---repeat timed runs after one untimed warm-up.
+every timed run, so each instance is solved from scratch. Each solver figure is the best
+of --repeat timed runs after one untimed warm-up; each generator figure is one timed
+run after an untimed one. Rates are per wall-clock second and per second of this
+process's CPU time (the one-core rate, even when other work shares the machine).
 """
 
 from __future__ import annotations
@@ -17,12 +19,11 @@ import json
 import os
 import platform
 import subprocess
-import time
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.bench_sudoku import best_time, shared_dir
+from benchmarks.bench_sudoku import row, shared_dir, timed
 from puzzles.countdown import (
     TV_LARGE,
     CountdownInstance,
@@ -72,19 +73,9 @@ def solver_rows(name: str, instances: list[CountdownInstance], repeat: int) -> l
         ("count all distinct solutions", count_solutions),
         ("closest reachable value", closest),
     ):
-        seconds = best_time(lambda fn=fn: cold(fn)(instances), repeat)
-        rows.append(
-            {
-                "benchmark": f"exact solver, {what}",
-                "data": name,
-                "items": len(instances),
-                "seconds": seconds,
-                "per_second": len(instances) / seconds,
-                "unit": "instances/s",
-                "solvable": solved,
-                "mean_solutions": float(np.mean(counts)),
-            }
-        )
+        timing = timed(lambda fn=fn: cold(fn)(instances), repeat)
+        extra = {"solvable": solved, "mean_solutions": float(np.mean(counts))}
+        rows.append(row(f"exact solver, {what}", name, len(instances), timing, "instances/s", **extra))
     return rows
 
 
@@ -97,18 +88,9 @@ def generator_row(label: str, count: int, seed: int, **kwargs) -> dict:
     made = make()  # also the warm-up
     for generated in made:
         assert verify_countdown(generated.instance, generated.answer).valid
-    start = time.perf_counter()
-    make()
-    seconds = time.perf_counter() - start
-    return {
-        "benchmark": f"generator, {label}",
-        "data": f"{count} instances",
-        "items": count,
-        "seconds": seconds,
-        "per_second": count / seconds,
-        "unit": "instances/s",
-        "mean_solutions": float(np.mean([g.solutions for g in made])),
-    }
+    timing = timed(make, 1, warm_up=False)
+    extra = {"mean_solutions": float(np.mean([g.solutions for g in made]))}
+    return row(f"generator, {label}", f"{count} instances", count, timing, "instances/s", **extra)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -140,10 +122,13 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(generator_row("6 numbers ml", args.generator, args.seed, n_numbers=6))
     rows.append(generator_row("6 numbers tv", args.generator, args.seed, rules="tv"))
 
-    print(f"{'benchmark':42} {'data':36} {'rate':>16}")
-    for row in rows:
-        extra = f"  ({row['solvable']}/{row['items']} solvable)" if "solvable" in row else ""
-        print(f"{row['benchmark']:42} {row['data']:36} {row['per_second']:>8,.0f} {row['unit']}{extra}")
+    print(f"{'benchmark':42} {'data':36} {'rate (wall)':>12} {'rate (CPU)':>12}")
+    for item in rows:
+        extra = f"  ({item['solvable']}/{item['items']} solvable)" if "solvable" in item else ""
+        print(
+            f"{item['benchmark']:42} {item['data']:36} {item['per_second']:>12,.0f} "
+            f"{item['per_cpu_second']:>12,.0f} {item['unit']}{extra}"
+        )
 
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
