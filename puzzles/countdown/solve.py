@@ -85,8 +85,8 @@ class _Table:
         flat = np.flatnonzero(keep)  # k * N + pair
         unique, first = np.unique(results.ravel()[flat], return_index=True)
         sizes = [len(self.values[l]) * len(self.values[r]) for l, r in splits]
-        self.values[mask] = unique
         self.source[mask] = (splits, np.cumsum([0, *sizes]), flat[first])
+        self.values[mask] = unique  # last: a table is shared (cached), `values` marks a subset done
 
     # ------------------------------------------------------------ reconstruction
 
