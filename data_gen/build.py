@@ -215,10 +215,9 @@ def _probe() -> None:
 
 
 class Workers:
-    """The worker processes (or this process, for one worker), started before the probe so
-    that the compiled code warms up in them and not twice. forkserver: each worker starts
-    from a clean process (no threads inherited from this one) with the puzzle modules
-    already imported."""
+    """The worker processes (or this process, for one worker). forkserver: each worker is
+    forked from a clean server process (no threads inherited from this one) that has
+    imported the puzzle modules and warmed their compiled kernels (`_warm`)."""
 
     def __init__(self, count: int, config: TaskConfig, exclude: frozenset, chunk_dir: Path):
         args = (config_json(config), exclude, str(chunk_dir))
@@ -227,7 +226,7 @@ class Workers:
             _init_worker(*args)
         else:
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["data_gen.build", "data_gen.sudoku_task", "data_gen.countdown_task"])
+            context.set_forkserver_preload(["data_gen.build", "data_gen._warm"])
             self.pool = ProcessPoolExecutor(count, context, _init_worker, args)
 
     def call(self, function, *args):

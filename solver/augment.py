@@ -14,28 +14,34 @@ import torch
 from .codecs import IGNORE
 
 
-def _block_permutation(blocks: int, size: int, generator: torch.Generator | None) -> torch.Tensor:
-    """A permutation of blocks*size lines that moves whole blocks and lines within blocks: (blocks*size,)."""
-    order = torch.randperm(blocks, generator=generator)
-    inner = [torch.randperm(size, generator=generator) for _ in range(blocks)]
-    return torch.cat([order[b] * size + inner[b] for b in range(blocks)])
+def _randperms(shape: tuple[int, ...], generator: torch.Generator | None) -> torch.Tensor:
+    """Independent random permutations of range(shape[-1]), one per leading index: argsort of uniform keys."""
+    return torch.rand(shape, generator=generator).argsort(dim=-1)
 
 
-def random_cell_permutation(box_rows: int, box_cols: int, generator: torch.Generator | None = None,
-                            transpose: bool = True) -> torch.Tensor:
-    """new_cells = old_cells[perm]: a (T,) index of a random grid symmetry (no digit change)."""
+def _block_permutations(batch: int, blocks: int, size: int, generator: torch.Generator | None) -> torch.Tensor:
+    """(B, blocks*size) line orders that move whole blocks and lines within blocks."""
+    order = _randperms((batch, blocks), generator)  # (B, blocks) which block goes where
+    inner = _randperms((batch, blocks, size), generator)  # (B, blocks, size) lines inside each block
+    return (order[:, :, None] * size + inner).reshape(batch, blocks * size)
+
+
+def random_cell_permutations(batch: int, box_rows: int, box_cols: int, generator: torch.Generator | None = None,
+                             transpose: bool = True) -> torch.Tensor:
+    """(B, T) indices of random grid symmetries (new_cells = old_cells[perm]), digits unchanged."""
     n = box_rows * box_cols
-    rows = _block_permutation(n // box_rows, box_rows, generator)  # bands of box_rows rows
-    cols = _block_permutation(n // box_cols, box_cols, generator)  # stacks of box_cols columns
-    index = torch.arange(n * n).view(n, n)[rows][:, cols]
-    if transpose and box_rows == box_cols and bool(torch.randint(2, (1,), generator=generator)):
-        index = index.T
-    return index.reshape(-1)
+    rows = _block_permutations(batch, n // box_rows, box_rows, generator)  # bands of box_rows rows
+    cols = _block_permutations(batch, n // box_cols, box_cols, generator)  # stacks of box_cols columns
+    index = rows[:, :, None] * n + cols[:, None, :]  # (B, n, n)
+    if transpose and box_rows == box_cols:
+        flip = torch.rand(batch, generator=generator) < 0.5
+        index = torch.where(flip[:, None, None], index.transpose(1, 2), index)
+    return index.reshape(batch, n * n)
 
 
-def random_digit_permutation(n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-    """A (n+1,) lookup table: 0 (MASK) stays 0, digits 1..n are relabelled."""
-    return torch.cat([torch.zeros(1, dtype=torch.long), torch.randperm(n, generator=generator) + 1])
+def random_digit_permutations(batch: int, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """(B, n+1) lookup tables: 0 (MASK) stays 0, digits 1..n are relabelled."""
+    return torch.cat([torch.zeros(batch, 1, dtype=torch.long), _randperms((batch, n), generator) + 1], dim=1)
 
 
 def augment_sudoku(tokens: torch.Tensor, frozen: torch.Tensor, target: torch.Tensor, box_rows: int, box_cols: int,
@@ -43,13 +49,12 @@ def augment_sudoku(tokens: torch.Tensor, frozen: torch.Tensor, target: torch.Ten
     """One random symmetry per row of tokens/frozen/target (B, T); returns the three (B, T) tensors."""
     n = box_rows * box_cols
     B = tokens.shape[0]
-    cells = torch.stack([random_cell_permutation(box_rows, box_cols, generator) for _ in range(B)])  # (B, T)
-    digits = torch.stack([random_digit_permutation(n, generator) for _ in range(B)])  # (B, n+1)
-    cells, digits = cells.to(tokens.device), digits.to(tokens.device)
+    cells = random_cell_permutations(B, box_rows, box_cols, generator).to(tokens.device)  # (B, T)
+    digits = random_digit_permutations(B, n, generator).to(tokens.device)  # (B, n+1)
 
     def relabel(ids: torch.Tensor) -> torch.Tensor:
         moved = ids.gather(1, cells)
-        known = moved.clamp(0, n)
-        return torch.where((moved >= 0) & (moved <= n), digits.gather(1, known), moved)
+        known = (moved >= 0) & (moved <= n)
+        return torch.where(known, digits.gather(1, moved.clamp(0, n)), moved)
 
     return relabel(tokens), frozen.gather(1, cells), relabel(target)  # IGNORE (-100) stays IGNORE

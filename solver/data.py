@@ -1,0 +1,150 @@
+"""Datasets on disk (data_gen's manifest + Parquet/JSONL shards) -> token tensors -> a LightningDataModule.
+
+Records are encoded once at setup into (tokens, frozen, target) tensors (a few MB even for
+a million 9x9 puzzles); Sudoku batches are then augmented on the fly with a random
+symmetry per puzzle (solver.augment), so every epoch sees new grids.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from puzzles.sudoku import SudokuShape
+
+from .augment import augment_sudoku
+from .codecs import Codec, CountdownCodec, SudokuCodec
+
+
+class DataError(ValueError):
+    """A dataset directory that cannot be read; the message names the file."""
+
+
+def read_manifest(directory: str | Path) -> dict[str, Any]:
+    path = Path(directory) / "manifest.json"
+    if not path.is_file():
+        raise DataError(f"{path}: missing (expected a data_gen output directory; build one with `rmdm gen`)")
+    try:
+        manifest = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise DataError(f"{path}: not valid JSON ({err})") from None
+    if manifest.get("task") not in ("sudoku", "countdown"):
+        raise DataError(f"{path}: task is {manifest.get('task')!r}, expected 'sudoku' or 'countdown'")
+    return manifest
+
+
+def codec_for_manifest(manifest: dict[str, Any]) -> Codec:
+    """The codec a dataset needs: Sudoku shape or Countdown lengths from the manifest, never invented."""
+    config = manifest.get("config", {})
+    if manifest["task"] == "sudoku":
+        box_rows, box_cols = int(config.get("box_rows") or 0), int(config.get("box_cols") or 0)
+        shape = SudokuShape(box_rows, box_cols) if box_rows and box_cols else SudokuShape.for_size(int(config.get("size", 9)))
+        return SudokuCodec(shape)
+    return CountdownCodec.from_manifest(manifest)
+
+
+def split_files(directory: Path, manifest: dict[str, Any], split: str) -> list[Path]:
+    splits = manifest.get("splits", {})
+    if split not in splits:
+        return []
+    return [directory / entry["path"] for entry in splits[split].get("files", [])]
+
+
+def read_records(directory: str | Path, manifest: dict[str, Any], split: str,
+                 limit: int | None = None) -> list[dict[str, Any]] | None:
+    """The rows of one split as dicts (None when the split does not exist). Parquet or JSONL."""
+    import pyarrow.parquet as pq
+
+    directory = Path(directory)
+    files = split_files(directory, manifest, split)
+    if not files and split not in manifest.get("splits", {}):
+        return None
+    rows: list[dict[str, Any]] = []
+    for path in files:
+        if not path.is_file():
+            raise DataError(f"{path}: listed in the manifest but missing")
+        if path.suffix == ".parquet":
+            rows.extend(pq.read_table(path).to_pylist())
+        else:
+            with open(path) as handle:
+                rows.extend(json.loads(line) for line in handle if line.strip())
+        if limit is not None and len(rows) >= limit:
+            return rows[:limit]
+    return rows
+
+
+def encode_records(codec: Codec, rows: list[dict[str, Any]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Dataset rows -> (tokens, frozen, target), each (N, T)."""
+    if isinstance(codec, SudokuCodec):
+        puzzles = torch.from_numpy(codec.encode_lines([row["puzzle"] for row in rows]))
+        solutions = torch.from_numpy(codec.encode_lines([row["solution"] for row in rows]))
+        frozen = puzzles != codec.mask_id
+        if bool((solutions[frozen] != puzzles[frozen]).any()):
+            raise DataError("a solution changes a given of its puzzle")
+        return puzzles, frozen, solutions
+    items = [({"numbers": row["numbers"], "target": row["target"]}, row.get("answer")) for row in rows]
+    return codec.encode_batch(items)
+
+
+class PuzzleDataModule(L.LightningDataModule):
+    """Train/val tensors from a data_gen directory; Sudoku symmetry augmentation per training batch."""
+
+    def __init__(self, directory: str | Path, batch_size: int, *, train_split: str = "train", val_split: str = "val",
+                 augment: bool = True, max_train_records: int | None = None, max_val_records: int = 2048,
+                 num_workers: int = 0, seed: int = 0):
+        super().__init__()
+        self.directory = Path(directory)
+        self.manifest = read_manifest(self.directory)
+        self.codec = codec_for_manifest(self.manifest)
+        self.batch_size = batch_size
+        self.train_split, self.val_split = train_split, val_split
+        self.augment = augment and isinstance(self.codec, SudokuCodec)
+        self.max_train_records, self.max_val_records = max_train_records, max_val_records
+        self.num_workers = num_workers
+        self.seed = seed
+        self.train_set: TensorDataset | None = None
+        self.val_set: TensorDataset | None = None
+        self._generator: torch.Generator | None = None
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_set is not None:
+            return
+        train_rows = read_records(self.directory, self.manifest, self.train_split, self.max_train_records)
+        if not train_rows:
+            raise DataError(f"{self.directory}: split {self.train_split!r} is missing or empty")
+        val_rows = read_records(self.directory, self.manifest, self.val_split, self.max_val_records)
+        if not val_rows:  # no val split: hold out a slice of train (at most 10%)
+            held = min(self.max_val_records, max(1, len(train_rows) // 10))
+            val_rows, train_rows = train_rows[-held:], train_rows[:-held] or train_rows
+        self.train_set = TensorDataset(*encode_records(self.codec, train_rows))
+        self.val_set = TensorDataset(*encode_records(self.codec, val_rows))
+        rank = self.trainer.global_rank if self.trainer is not None else 0
+        self._generator = torch.Generator().manual_seed(self.seed * 1000 + rank)
+
+    def train_dataloader(self) -> DataLoader:
+        return DataLoader(self.train_set, batch_size=self.batch_size, shuffle=True, drop_last=len(self.train_set) > self.batch_size,
+                          num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
+
+    def val_dataloader(self) -> DataLoader:
+        return DataLoader(self.val_set, batch_size=self.batch_size, shuffle=False, num_workers=0)
+
+    def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        if self.augment and self.trainer is not None and self.trainer.training:
+            shape = self.codec.shape
+            batch = list(augment_sudoku(*batch, shape.box_rows, shape.box_cols, generator=self._generator))
+        return batch
+
+    @property
+    def stats(self) -> dict[str, int]:
+        return {"train": len(self.train_set or []), "val": len(self.val_set or [])}
+
+
+def sudoku_grids(codec: SudokuCodec, tokens: torch.Tensor) -> np.ndarray:
+    """(B, T) token ids -> (B, n, n) grids for puzzles.sudoku.verify_batch."""
+    return codec.to_grid(tokens)
