@@ -16,7 +16,9 @@ import json
 import multiprocessing
 import os
 import shutil
+import signal
 import sys
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -175,12 +177,30 @@ def verified_chunks(chunk_dir: Path, wanted: list[int]) -> set[int]:
 # ----------------------------------------------------------------------------- chunk workers
 
 _STATE: dict = {}
+WATCH_SECONDS = 0.5
 
 
-def _init_worker(config_data: dict, exclude: frozenset, chunk_dir: str) -> None:
+def _init_worker(config_data: dict, exclude: frozenset, chunk_dir: str, main_pid: int | None = None) -> None:
     from .config import config_from_dict
 
     _STATE.update(config=config_from_dict(config_data), exclude=exclude, chunk_dir=Path(chunk_dir))
+    if main_pid is not None and main_pid != os.getpid():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+        threading.Thread(target=_exit_with, args=(main_pid,), daemon=True).start()
+
+
+def _exit_with(main_pid: int) -> None:
+    """A worker's parent is the fork server, which outlives a killed main process: without
+    this watch, `kill -9` of `rmdm gen` would leave its workers running (a chunk they were
+    writing is left as a temp file, which the next run removes)."""
+    while True:
+        time.sleep(WATCH_SECONDS)
+        try:
+            os.kill(main_pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:  # the pid now names another user's process
+            os._exit(1)
 
 
 def make_chunk(config: TaskConfig, k: int, exclude: frozenset) -> tuple[pa.Table, dict]:
@@ -198,9 +218,11 @@ def make_chunk(config: TaskConfig, k: int, exclude: frozenset) -> tuple[pa.Table
 
 
 def _run_chunk(k: int) -> dict:
+    cpu = time.process_time()
     table, info = make_chunk(_STATE["config"], k, _STATE["exclude"])
     sha = write_parquet_atomic(_STATE["chunk_dir"] / chunk_name(k), table)
-    return {**info, "file": chunk_name(k), "sha256": sha, "rows": table.num_rows}
+    cpu_seconds = round(time.process_time() - cpu, 4)
+    return {**info, "file": chunk_name(k), "sha256": sha, "rows": table.num_rows, "cpu_seconds": cpu_seconds}
 
 
 def _progress(total: int, initial: int, options: RunOptions, desc: str):
@@ -220,10 +242,10 @@ class Workers:
     imported the puzzle modules and warmed their compiled kernels (`_warm`)."""
 
     def __init__(self, count: int, config: TaskConfig, exclude: frozenset, chunk_dir: Path):
-        args = (config_json(config), exclude, str(chunk_dir))
+        args = (config_json(config), exclude, str(chunk_dir), os.getpid())
         self.pool = None
         if count == 1:
-            _init_worker(*args)
+            _init_worker(*args[:3])
         else:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["data_gen.build", "data_gen._warm"])
@@ -259,18 +281,26 @@ class Workers:
 DIED = "a worker process died (out of memory?); run again with --resume to continue"
 
 
-def run_chunks(workers: Workers, config: TaskConfig, chunk_dir: Path, todo: list[int], options: RunOptions, done_records: int, total_records: int) -> None:
-    """Generate the chunks in `todo`, journaling each as it lands (any completion order)."""
+def run_chunks(workers: Workers, config: TaskConfig, chunk_dir: Path, todo: list[int], options: RunOptions, done_records: int, total_records: int) -> float:
+    """Generate the chunks in `todo`, journaling each as it lands (any completion order);
+    returns the CPU seconds the workers spent on them."""
     bar = _progress(total_records, done_records, options, task_module(config.task).TASK)
-    with open(chunk_dir / JOURNAL, "a", encoding="utf-8") as journal:
+    path = chunk_dir / JOURNAL
+    torn = path.is_file() and path.stat().st_size > 0 and not path.read_bytes().endswith(b"\n")
+    cpu_seconds = 0.0
+    with open(path, "a", encoding="utf-8") as journal:
+        if torn:  # a kill mid-line: end that line so the next entry stands on its own
+            journal.write("\n")
         try:
             for entry in workers.each(_run_chunk, todo):
                 journal.write(json.dumps(entry) + "\n")
                 journal.flush()
                 os.fsync(journal.fileno())
                 bar.update(entry["generated"])
+                cpu_seconds += entry["cpu_seconds"]
         finally:
             bar.close()
+    return cpu_seconds
 
 
 # ----------------------------------------------------------------------------- finalising
@@ -417,6 +447,8 @@ def generate(config: TaskConfig, out: str | Path, options: RunOptions) -> dict |
     clock = time.perf_counter()
     action = check_output_dir(out, config, options)
     if action == "complete":
+        if (out / CHUNK_DIR).is_dir() and not options.keep_chunks:  # killed just after the manifest landed
+            shutil.rmtree(out / CHUNK_DIR)
         options.say(f"{out} is already complete (manifest.json and every file check out)")
         return load_manifest(out)
     exclude, excluded_sets = load_exclusions(config, options.exclude_paths)
@@ -425,6 +457,9 @@ def generate(config: TaskConfig, out: str | Path, options: RunOptions) -> dict |
     chunk_dir = out / CHUNK_DIR
     done = verified_chunks(chunk_dir, mine) if action == "resume" else set()
     todo = [k for k in mine if k not in done]
+    if count > 1 and not todo and (chunk_dir / DONE_FILE).is_file():
+        options.say(f"shard {index}/{count} is already done; combine the shards with `rmdm gen merge`")
+        return None
     workers = min(options.workers or default_workers(), max(1, len(todo)))
     with Workers(workers, config, exclude, chunk_dir) as pool:
         pool.call(_probe)  # an impossible config fails here, before anything is written
@@ -441,12 +476,13 @@ def generate(config: TaskConfig, out: str | Path, options: RunOptions) -> dict |
         if done:
             options.say(f"resuming: {len(done)} of {len(mine)} chunks already done")
         gen_clock = time.perf_counter()
-        run_chunks(pool, config, chunk_dir, todo, options, done_records, total)
+        cpu_seconds = run_chunks(pool, config, chunk_dir, todo, options, done_records, total)
     timing = {
         "started_at": started_at,
         "workers": workers,
         "resumed": action == "resume",
         "generation_seconds": round(time.perf_counter() - gen_clock, 3),
+        "generation_cpu_seconds": round(cpu_seconds, 3),
         "records_generated_this_run": total - done_records,
     }
     extra = {"chunks": {"size": config.chunk_size, "count": config.n_chunks}, "exclude": excluded_sets}
@@ -468,6 +504,8 @@ def merge(shard_dirs: list[str | Path], out: str | Path, options: RunOptions) ->
     from .config import config_from_dict
 
     clock = time.perf_counter()
+    if any(Path(out).resolve() == Path(d).resolve() for d in shard_dirs):
+        raise DataGenError(f"--out {out} is one of the shards being merged; choose another directory")
     states = []
     for directory in map(Path, shard_dirs):
         run_file = directory / CHUNK_DIR / RUN_FILE
