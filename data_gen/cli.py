@@ -21,17 +21,26 @@ from .errors import DataGenError
 # Kept here (also in config.py) so that building the parser imports no pydantic.
 DEFAULT_SPLIT = "train=0.98,val=0.01,test=0.01"
 LEVEL_CHOICES = ("easy", "medium", "hard", "extreme", "any")
+INCOMPLETE = "interrupted before manifest.json was written, so --out is incomplete: run the command again with --overwrite"
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """Usage mistakes as one line on stderr (exit 2), like every other `rmdm gen` error."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def add_parser(subparsers) -> None:
     gen = subparsers.add_parser("gen", help="build datasets (Parquet + manifest.json)", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = gen.add_subparsers(dest="gen_command", metavar="WHAT", required=True)
+    sub = gen.add_subparsers(dest="gen_command", metavar="WHAT", required=True, parser_class=_OneLineParser)
 
     sudoku = sub.add_parser("sudoku", help="generate Sudoku puzzles with unique solutions")
     sudoku.add_argument("--size", type=int, default=9, help="grid side: 4, 6, 8, 9, 12 or 16 (default 9)")
     sudoku.add_argument("--difficulty", default="any", help=f"one of {', '.join(LEVEL_CHOICES)} (default any)")
-    sudoku.add_argument("--clues", type=int, default=None, help="exact number of givens")
+    sudoku.add_argument("--clues", type=_clues, default=None, metavar="N|LO-HI",
+                        help="exact number of givens, or a range: each puzzle's count drawn uniformly from LO..HI")
     sudoku.add_argument("--symmetric", action="store_true", help="180-degree symmetric clue pattern")
     _common(sudoku)
     sudoku.set_defaults(func=_gen_sudoku)
@@ -100,13 +109,22 @@ def _range(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(f"expected LO-HI such as 1-99, got {text!r}") from None
 
 
+def _clues(text: str):
+    from .config import parse_clues
+
+    try:
+        return parse_clues(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def _fail(message: str) -> int:
     print(f"rmdm gen: error: {message}", file=sys.stderr)
     return 2
 
 
-def _guarded(run) -> int:
-    """Run a command; every expected failure becomes one line and exit code 2."""
+def _guarded(run, interrupted: str = "interrupted") -> int:
+    """Run a command; every expected failure becomes one line and exit code 2 (130 for Ctrl-C)."""
     from pydantic import ValidationError
 
     from puzzles.errors import PuzzleError
@@ -115,6 +133,9 @@ def _guarded(run) -> int:
 
     try:
         return run()
+    except KeyboardInterrupt:
+        _fail(interrupted)
+        return 130
     except ValidationError as err:
         return _fail(f"invalid options: {validation_message(err)}")
     except (DataGenError, PuzzleError) as err:
@@ -167,7 +188,7 @@ def _run_generate(args, make_config) -> int:
             options.say(f"wrote {args.out}: {counts}")
         return 0
 
-    return _guarded(run)
+    return _guarded(run, "interrupted; the chunks finished so far are kept: run the same command with --resume to continue")
 
 
 def _gen_sudoku(args) -> int:
@@ -204,7 +225,7 @@ def _import(args) -> int:
         options.say(f"wrote {args.out}: {counts}")
         return 0
 
-    return _guarded(run)
+    return _guarded(run, INCOMPLETE)
 
 
 def _merge(args) -> int:
@@ -217,7 +238,7 @@ def _merge(args) -> int:
         options.say(f"wrote {args.out}: {counts}")
         return 0
 
-    return _guarded(run)
+    return _guarded(run, INCOMPLETE)
 
 
 def _stats(args) -> int:

@@ -106,8 +106,21 @@ class SudokuConfig(GenConfig):
     box_rows: int = 0  # 0: the standard layout for `size`
     box_cols: int = 0
     difficulty: str = "any"
-    clues: int | None = None
+    clues: int | tuple[int, int] | None = Field(
+        None, description="exact givens N, or (LO, HI): each record draws its target uniformly in LO..HI"
+    )
     symmetric: bool = False
+
+    @field_validator("clues", mode="before")
+    @classmethod
+    def _read_clues(cls, value):
+        """`"25"` or `"20-30"` (as on the command line) as well as 25 or [20, 30]; a range
+        LO-LO is the exact count LO (the same dataset as `clues=LO`)."""
+        if isinstance(value, str):
+            value = parse_clues(value)
+        if isinstance(value, (list, tuple)) and len(value) == 2 and value[0] == value[1]:
+            value = value[0]
+        return value
 
     @model_validator(mode="after")
     def _check_puzzle(self) -> SudokuConfig:
@@ -128,14 +141,22 @@ class SudokuConfig(GenConfig):
         object.__setattr__(self, "box_rows", shape.box_rows)
         object.__setattr__(self, "box_cols", shape.box_cols)
         if self.clues is not None:
-            if not min_clues(shape) <= self.clues <= shape.cells:
-                raise ValueError(
-                    f"no {shape.n}x{shape.n} puzzle with {self.clues} clues has a unique solution "
-                    f"(choose --clues between {min_clues(shape)} and {shape.cells})"
-                )
-            if self.symmetric and shape.n % 2 == 0 and self.clues % 2:
-                raise ValueError(f"a symmetric {shape.n}x{shape.n} puzzle has an even number of clues, not {self.clues}")
+            _check_clues(self.clues, shape.n, min_clues(shape), shape.cells, self.symmetric)
         return self
+
+    @property
+    def clue_range(self) -> tuple[int, int] | None:
+        """(LO, HI) of the clue targets, None when the generator chooses freely."""
+        if self.clues is None:
+            return None
+        return (self.clues, self.clues) if isinstance(self.clues, int) else tuple(self.clues)
+
+    def clue_choices(self) -> list[int]:
+        """The clue counts a record may be given: LO..HI, only even ones for a symmetric
+        puzzle on an even-sided grid (its centre is no cell)."""
+        low, high = self.clue_range
+        even_only = self.symmetric and self.size % 2 == 0
+        return [c for c in range(low, high + 1) if not (even_only and c % 2)]
 
     @property
     def level(self) -> str | None:
@@ -152,6 +173,17 @@ class CountdownConfig(GenConfig):
     unique: bool = False
     min_solutions: int = Field(1, ge=1)
     count_limit: int = Field(100_000, ge=2)
+
+    @field_validator("number_range", "target_range", mode="before")
+    @classmethod
+    def _read_range(cls, value):
+        """`"1-99"` as on the command line, as well as [1, 99]."""
+        if isinstance(value, str):
+            match = re.fullmatch(r"\s*(\d+)\s*-\s*(\d+)\s*", value)
+            if not match:
+                raise ValueError(f"expected LO-HI such as 1-99, got {value!r}")
+            value = (int(match[1]), int(match[2]))
+        return value
 
     @model_validator(mode="after")
     def _check_generator(self) -> CountdownConfig:
@@ -177,6 +209,28 @@ class CountdownConfig(GenConfig):
         if self.count_limit < self.min_solutions:
             raise ValueError("--count-limit must be at least --min-solutions")
         return self
+
+
+def parse_clues(text: str) -> int | tuple[int, int]:
+    """`25` -> 25, `20-30` -> (20, 30)."""
+    match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", text)
+    if not match:
+        raise ValueError(f"expected N or LO-HI such as 25 or 22-30, got {text!r}")
+    return int(match[1]) if match[2] is None else (int(match[1]), int(match[2]))
+
+
+def _check_clues(clues: int | tuple[int, int], n: int, lowest: int, cells: int, symmetric: bool) -> None:
+    low, high = (clues, clues) if isinstance(clues, int) else clues
+    if low > high:
+        raise ValueError(f"--clues {low}-{high}: LO must not exceed HI")
+    allowed = f"choose --clues between {lowest} and {cells}, or a range LO-HI within that"
+    if low < lowest:
+        raise ValueError(f"no {n}x{n} puzzle with {low} clues has a unique solution ({allowed})")
+    if high > cells:
+        raise ValueError(f"a {n}x{n} grid has only {cells} cells, not {high} ({allowed})")
+    if symmetric and n % 2 == 0 and not any(c % 2 == 0 for c in range(low, high + 1)):
+        what = str(low) if low == high else f"any of {low}-{high}"
+        raise ValueError(f"a symmetric {n}x{n} puzzle has an even number of clues, not {what}")
 
 
 def _check_range(name: str, value: tuple[int, int] | None, lowest: int, highest: int) -> None:

@@ -60,23 +60,36 @@ def canonical_keys(grids: np.ndarray, shape) -> list[str]:
     return grid_lines(canonical_batch(np.asarray(grids, dtype=np.int8), shape))
 
 
-def _generate_one(config: SudokuConfig, shape, rng: np.random.Generator):
+def _generate_one(config: SudokuConfig, shape, rng: np.random.Generator, clues: int | None):
     from puzzles.errors import PuzzleError
     from puzzles.sudoku import generate_sudoku
 
     for failure in range(1, GIVE_UP_AFTER + 1):
         try:
-            return generate_sudoku(shape, rng, level=config.level, clues=config.clues, symmetric=config.symmetric)
+            return generate_sudoku(shape, rng, level=config.level, clues=clues, symmetric=config.symmetric)
         except PuzzleError as err:
             if failure == GIVE_UP_AFTER:
                 raise DataGenError(f"the generator cannot meet this config: {err}") from None
     raise AssertionError("unreachable")
 
 
+def clue_targets(config: SudokuConfig, rng: np.random.Generator, count: int) -> list[int | None]:
+    """Each record's clue count: None (free), the exact --clues N, or one drawn uniformly
+    from --clues LO-HI with the chunk's generator (so it follows from the seed)."""
+    if config.clues is None:
+        return [None] * count
+    if isinstance(config.clues, int):
+        return [config.clues] * count
+    choices = np.array(config.clue_choices())
+    return [int(c) for c in rng.choice(choices, size=count)]
+
+
 def probe(config: SudokuConfig) -> None:
     """Generate one puzzle outside the dataset: an impossible combination fails here,
-    before any file is written (and the compiled code is warm for the workers)."""
-    _generate_one(config, _shape(config), np.random.default_rng([config.seed, 0, 1]))
+    before any file is written (and the compiled code is warm for the workers). With a
+    clue range, the fewest clues are probed: the hardest target to meet."""
+    low = None if config.clue_range is None else config.clue_choices()[0]
+    _generate_one(config, _shape(config), np.random.default_rng([config.seed, 0, 1]), low)
 
 
 def _table(ids, puzzles: np.ndarray, solutions: np.ndarray, ratings, shape) -> pa.Table:
@@ -111,7 +124,7 @@ def _verify(puzzles: np.ndarray, solutions: np.ndarray, shape, ratings, where: s
 def make_records(config: SudokuConfig, rng: np.random.Generator, count: int, first_index: int) -> tuple[pa.Table, list[str]]:
     """`count` verified records numbered from `first_index`, and their canonical keys."""
     shape = _shape(config)
-    made = [_generate_one(config, shape, rng) for _ in range(count)]
+    made = [_generate_one(config, shape, rng, clues) for clues in clue_targets(config, rng, count)]
     puzzles = np.stack([g.puzzle.grid for g in made]).astype(np.int8)
     solutions = np.stack([g.solution.grid for g in made]).astype(np.int8)
     ratings = [g.rating for g in made]
@@ -231,5 +244,8 @@ class Stats:
 
 def describe(config: SudokuConfig) -> str:
     what = f"{config.size}x{config.size} {config.difficulty}"
-    return what + (f", {config.clues} clues" if config.clues else "")
+    if config.clue_range is None:
+        return what
+    low, high = config.clue_range
+    return what + (f", {low} clues" if low == high else f", {low}-{high} clues")
 
