@@ -85,6 +85,16 @@ def package_version() -> str | None:
         return None
 
 
+def _readable(folder: Path) -> None:
+    """mkdtemp makes a 0700 directory (and safetensors a 0600 file): give the checkpoint the
+    permissions of any file written under the umask, so others (and installed copies) can read it."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(folder, 0o777 & ~umask)
+    for path in folder.iterdir():
+        os.chmod(path, 0o666 & ~umask)
+
+
 def save_checkpoint(directory: str | os.PathLike, model: Denoiser, codec: Codec, train_config: dict[str, Any],
                     card_text: str, data_manifest: dict[str, Any] | None = None,
                     extra: dict[str, Any] | None = None) -> Path:
@@ -115,6 +125,7 @@ def save_checkpoint(directory: str | os.PathLike, model: Denoiser, codec: Codec,
         }
         (tmp / CONFIG).write_text(json.dumps(config, indent=2, sort_keys=False) + "\n")
         (tmp / CARD).write_text(card_text if card_text.endswith("\n") else card_text + "\n")
+        _readable(tmp)
         old = None
         if target.exists():
             old = target.with_name(f".{target.name}-old-{os.getpid()}")
