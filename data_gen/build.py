@@ -273,9 +273,22 @@ class Workers:
     def __enter__(self) -> Workers:
         return self
 
-    def __exit__(self, *exc) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+    def __exit__(self, exc_type, *exc) -> None:
+        if self.pool is None:
+            return
+        if exc_type is not None:  # Ctrl-C or an error: stop now rather than after the running chunks
+            self.terminate()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def terminate(self) -> None:
+        """End the workers at once; a chunk one was writing stays a temp file, which the next
+        run removes. (Python 3.14 has ProcessPoolExecutor.terminate_workers; before it, the
+        processes are only reachable through the executor's `_processes`.)"""
+        if hasattr(self.pool, "terminate_workers"):
+            self.pool.terminate_workers()
+            return
+        for process in list((getattr(self.pool, "_processes", None) or {}).values()):
+            process.terminate()
 
 
 DIED = "a worker process died (out of memory?); run again with --resume to continue"

@@ -45,7 +45,7 @@ def stats_table(manifest: dict) -> str:
     timing = manifest.get("timing", {})
     if timing.get("seconds") is not None:
         lines.append("")
-        lines.append(f"built in {timing['seconds']:.1f} s" + (f" with {timing['workers']} workers" if "workers" in timing else ""))
+        lines.append(f"built in {timing['seconds']:.1f} s" + (f" with {timing['workers']} worker{'s' if timing['workers'] != 1 else ''}" if "workers" in timing else ""))
     return "\n".join(lines)
 
 

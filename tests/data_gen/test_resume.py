@@ -78,6 +78,37 @@ def test_killed_run_resumes_to_the_same_dataset(tmp_path, reference):
     assert len(ids) == len(set(ids)) == manifest["counts"]["written"]
 
 
+def test_ctrl_c_stops_at_once_with_one_line(tmp_path):
+    """Two chunks, 2000 records and 50: the short one lands first, then Ctrl-C. The long one
+    must be abandoned, not finished (it would then be on disk, though not journaled)."""
+    out = tmp_path / "data"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rmdm", "gen", "sudoku", "--n", "2050", "--chunk-size", "2000", "--workers", "2",
+         "--out", str(out)],
+        cwd=REPO, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    journal = out / CHUNK_DIR / JOURNAL
+    try:
+        deadline = time.monotonic() + 90
+        while not (journal.is_file() and journal.read_bytes().count(b"\n") >= 1):
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.01)
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends
+        stopped = time.monotonic()
+        _, err = process.communicate(timeout=30)
+        assert time.monotonic() - stopped < 5, "Ctrl-C waited for the running chunks"
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 130
+    assert err.splitlines() == [
+        "rmdm gen: error: interrupted; the chunks finished so far are kept: run the same command with --resume to continue"
+    ]
+    assert wait_gone(process.pid, 5)
+    assert sorted(read_journal(out / CHUNK_DIR)) == [1]
+    assert not (out / CHUNK_DIR / chunk_name(0)).exists() and not (out / "manifest.json").exists()
+
+
 def interrupted_run(out, config=SMALL, done=3):
     """What a run killed after `done` chunks leaves: those chunks, the journal, run.json."""
     gen(config, out, workers=1, keep_chunks=True)
