@@ -447,6 +447,8 @@ def load_exclusions(config: TaskConfig, paths: list[Path]) -> tuple[frozenset, l
     described = []
     for source, path in zip(config.exclude, paths):
         found, count = task.exclude_keys(path, config)
+        if count == 0:
+            raise DataGenError(f"--exclude {path}: it holds no puzzle of this kind ({task.describe(config)}); check the file or drop it")
         keys |= found
         described.append({"name": source.name, "sha256": source.sha256, "records": count, "distinct": len(found)})
     return frozenset(keys), described

@@ -44,6 +44,14 @@ def test_bad_countdown_options_are_one_line(tmp_path, cli):
     assert not (tmp_path / "out").exists()
 
 
+def test_exclude_set_of_another_size_is_refused(tmp_path, cli):
+    nine = tmp_path / "nine.txt"
+    nine.write_text("4.....8.5.3..........7......2.....6.....8.4......1.......6.3.7.5..2.....1.4......\n")
+    code, _, err = cli(*SUDOKU, "--size", "4", "--exclude", str(nine), "--out", str(tmp_path / "out"))
+    assert_one_line_error(code, err, "nine.txt", "no puzzle of this kind (4x4")
+    assert not (tmp_path / "out").exists()
+
+
 def test_non_empty_out_needs_resume_or_overwrite(tmp_path, cli):
     out = tmp_path / "out"
     out.mkdir()
