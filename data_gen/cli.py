@@ -1,6 +1,7 @@
 """`rmdm gen`: build, import, merge and inspect datasets.
 
     rmdm gen sudoku --size 9 --difficulty hard --n 100000 --seed 7 --out data/sudoku9-hard
+    rmdm gen sudoku --size 9 --clues 22-30 --n 100000 --seed 7 --out data/sudoku9-mixed
     rmdm gen countdown --numbers 4 --rules ml --n 100000 --seed 7 --out data/cd4
     rmdm gen sudoku ... --shard 0/4 --out part0      # one of four machines; then:
     rmdm gen merge part0 part1 part2 part3 --out data/sudoku9-hard
