@@ -294,7 +294,7 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # gradio's own start-up checks
     shelf = ModelShelf(extra=args.checkpoint)
     threading.Thread(target=warm_up, args=(shelf,), daemon=True).start()
-    launch(build_demo(shelf, Limits(max_passes=args.max_passes)), args.host, args.port)
+    launch(build_demo(shelf, Limits() if args.max_passes is None else Limits(max_passes=args.max_passes)), args.host, args.port)
     return 0
 
 

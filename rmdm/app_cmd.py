@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from solver.ui.playback import Limits
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default=None, help="address to bind (default $GRADIO_SERVER_NAME, else 127.0.0.1)")
@@ -15,8 +13,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also offer the model in this checkpoint directory (repeatable)",
     )
     parser.add_argument(
-        "--max-passes", type=int, default=Limits.max_passes, metavar="N",
-        help="cap on steps x loops x attempts for one request (default %(default)s)",
+        "--max-passes", type=int, default=None, metavar="N",
+        help="cap on steps x loops x attempts for one request (default: the app's, 4000)",
     )
 
 
