@@ -7,6 +7,7 @@ An unknown key or a bad value is a `ConfigError` with a one-line message.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any, Literal
 
@@ -108,7 +109,7 @@ class RunConfig(_Strict):
         return self
 
 
-def _message(err: ValidationError) -> str:
+def validation_message(err: ValidationError) -> str:
     first = err.errors()[0]
     where = ".".join(str(part) for part in first["loc"])
     msg = first["msg"].removeprefix("Value error, ")
@@ -121,7 +122,8 @@ def _message(err: ValidationError) -> str:
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """`section.key=value` strings onto a raw config dict (values parsed as YAML)."""
+    """`section.key=value` strings onto a copy of a raw config dict (values parsed as YAML)."""
+    raw = copy.deepcopy(raw)
     for item in overrides:
         key, sep, text = item.partition("=")
         if not sep or not key.strip():
@@ -158,12 +160,12 @@ def load_run_config(path: str | Path | None = None, overrides: list[str] | None 
             raise ConfigError(f"{path}: not valid YAML: {str(err).splitlines()[0]}") from None
         if not isinstance(raw, dict):
             raise ConfigError(f"{path}: expected a mapping of sections at the top level")
-    raw = apply_overrides(dict(raw), overrides or [])
+    raw = apply_overrides(raw, overrides or [])
     try:
         return RunConfig.model_validate(raw)
     except ValidationError as err:
         where = f"{path}: " if path else ""
-        raise ConfigError(f"{where}{_message(err)}") from None
+        raise ConfigError(f"{where}{validation_message(err)}") from None
 
 
 def preset_dir() -> Path:
