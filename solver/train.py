@@ -2,6 +2,7 @@
 
     rmdm train --config configs/sudoku4-cpu.yaml --data data/sudoku4 --out runs/sudoku4
     rmdm train --resume runs/sudoku4                      # continue from runs/sudoku4/checkpoints/last.ckpt
+    rmdm train --resume runs/sudoku4 --max-steps 3000     # ... and train longer (warmup/cosine recomputed for 3000)
 
 A run directory holds run_config.json (the validated config and where the data was),
 checkpoints/ (Lightning .ckpt files, for resuming only), logs/ (CSV, and TensorBoard when
@@ -12,11 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import platform
 import shlex
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +28,16 @@ from typing import Any
 import torch
 
 from .config import ConfigError, RunConfig
+
+
+RUN_DIR_ENV = "RMDM_TRAIN_RUN_DIR"
+
+
+def process_rank() -> int:
+    """This process's global rank from the launcher's environment (0 when not distributed)."""
+    from lightning.fabric.utilities.rank_zero import _get_rank
+
+    return _get_rank() or 0
 
 
 @dataclass
@@ -50,44 +63,150 @@ def set_cpu_threads(threads: int | None) -> None:
     torch.set_num_threads(count)
 
 
-def generate_dataset(spec: dict[str, Any], cache_dir: str | Path) -> Path:
-    """Build a data_gen dataset from a spec into cache_dir/<task>-<hash>/ once; reuse it afterwards."""
-    key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
-    directory = Path(cache_dir) / f"{spec.get('task', 'data')}-{key}"
-    if (directory / "manifest.json").is_file():
-        return directory
+def check_spec(spec: dict[str, Any]) -> None:
+    """Validate a data.spec with data_gen's own config before any work; ConfigError names the key."""
     try:
-        from data_gen.api import build_dataset  # type: ignore[import-not-found]
+        from data_gen.api import config_from_spec
+        from data_gen.errors import DataGenError
     except ImportError as err:
         raise ConfigError(
             f"data.spec needs data_gen's Python API (data_gen.api.build_dataset), not available here ({err}); "
             "build the data with `rmdm gen ... --out DIR` and pass --data DIR"
         ) from None
+    try:
+        config_from_spec(spec)
+    except DataGenError as err:
+        raise ConfigError(f"data.spec: {str(err).removeprefix('dataset spec: ')}") from None
+
+
+def spec_directory(spec: dict[str, Any], cache_dir: str | Path) -> Path:
+    """cache_dir/<task>-<hash of the spec>: one directory per distinct spec."""
+    key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
+    return Path(cache_dir) / f"{spec.get('task', 'data')}-{key}"
+
+
+def generate_dataset(spec: dict[str, Any], cache_dir: str | Path) -> Path:
+    """Build a data_gen dataset from a spec into cache_dir/<task>-<hash>/ once; reuse it afterwards.
+
+    An interrupted build is resumed by data_gen on the next call (manifest.json is written last)."""
+    directory = spec_directory(spec, cache_dir)
+    if (directory / "manifest.json").is_file():
+        return directory
+    check_spec(spec)
+    from data_gen.api import build_dataset
+    from data_gen.errors import DataGenError
+
+    from .data import DataError
+
     print(f"generating the dataset for data.spec into {directory} (once; cached)", file=sys.stderr)
-    build_dataset(spec, directory)
+    try:
+        build_dataset(spec, directory)
+    except DataGenError as err:
+        raise DataError(f"data.spec: {err}") from None
     return directory
 
 
-def fresh_run_dir(out: str | Path | None, name: str) -> Path:
+def default_run_dir(out: str | Path | None, name: str) -> Path:
     if out is None:
-        out = Path("runs") / f"{name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
-    out = Path(out)
-    if out.exists() and any(out.iterdir()):
+        return Path("runs") / f"{name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    return Path(out)
+
+
+def check_fresh(out: Path) -> None:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError(f"{out}: exists and is not empty; give a fresh --out (or --resume {out} to continue)")
+
+
+def fresh_run_dir(out: str | Path | None, name: str) -> Path:
+    out = default_run_dir(out, name)
+    check_fresh(out)
     out.mkdir(parents=True, exist_ok=True)
     return out
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Atomically (temp file + rename): a crash never leaves a torn run_config.json."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def read_run_config(run_dir: Path) -> dict[str, Any]:
+    """run_config.json of a run directory (what --resume continues with); ConfigError when unusable."""
+    path = run_dir / "run_config.json"
+    if not path.is_file():
+        raise ConfigError(f"{path}: missing (not a run directory made by rmdm train?)")
+    from pydantic import ValidationError
+
+    from .config import validation_message
+
+    try:
+        saved = json.loads(path.read_text())
+        saved["config"] = RunConfig.model_validate(saved["config"])
+    except ValidationError as err:
+        raise ConfigError(f"{path}: not a usable run config ({validation_message(err)})") from None
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+        raise ConfigError(f"{path}: not a usable run config ({str(err).splitlines()[0]})") from None
+    return saved
+
+
+class _DropLitLoggerTip(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "litlogger" not in str(record.msg)
+
+
+def quiet_lightning() -> None:
+    """Drop lines of noise from every Trainer: Lightning's advert for its cloud logger (an INFO
+    record), torch's deprecation of LeafSpec, which Lightning's own _pytree still constructs (a
+    FutureWarning attributed to that one module), and ModelCheckpoint's warning that the
+    checkpoint directory is not empty, which only a resumed run can meet here (fresh runs
+    refuse a non-empty --out). Other warnings stay."""
+    warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated",
+                            category=FutureWarning, module=r"lightning\.pytorch\.utilities\._pytree")
+    warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty",
+                            module=r"lightning\.pytorch\.callbacks\.model_checkpoint")
+    log = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    if not any(isinstance(f, _DropLitLoggerTip) for f in log.filters):
+        log.addFilter(_DropLitLoggerTip())
+
+
+def resolve_accelerator(accelerator: str) -> str:
+    """"auto" -> "gpu" when CUDA is available, else "cpu"; anything else as given."""
+    if accelerator == "auto":
+        return "gpu" if torch.cuda.is_available() else "cpu"
+    return accelerator
+
+
+def resolve_precision(precision: str, accelerator: str, bf16_supported: bool | None = None) -> str:
+    """"auto": bf16-mixed on a GPU that has bf16 (16-mixed on older ones), fp32 on CPU."""
+    if precision != "auto":
+        return precision
+    if accelerator not in ("gpu", "cuda"):
+        return "32-true"
+    if bf16_supported is None:
+        bf16_supported = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    return "bf16-mixed" if bf16_supported else "16-mixed"
+
+
+def use_compile(config: RunConfig, accelerator: str) -> bool:
+    """torch.compile only on CUDA: on CPU it costs minutes of compiling for little gain."""
+    return config.train.compile and accelerator in ("gpu", "cuda")
 
 
 def build_trainer(config: RunConfig, run_dir: Path, max_minutes: float | None, progress: bool,
                   logger: bool = True) -> Any:
     import lightning as L
-    from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
+    from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint, Timer
+
+    class SessionTimer(Timer):
+        """--max-minutes counts this session: a resumed run does not inherit the elapsed time."""
+
+        def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+            pass
 
     train = config.train
-    accelerator = train.accelerator
-    if accelerator == "auto":
-        accelerator = "gpu" if torch.cuda.is_available() else "cpu"
-    precision = train.precision if train.precision != "auto" else ("bf16-mixed" if accelerator == "gpu" else "32-true")
+    accelerator = resolve_accelerator(train.accelerator)
+    precision = resolve_precision(train.precision, accelerator)
     loggers: list[Any] = []
     if logger:
         from lightning.pytorch.loggers import CSVLogger
@@ -104,10 +223,11 @@ def build_trainer(config: RunConfig, run_dir: Path, max_minutes: float | None, p
                                  save_last=True, save_top_k=1, monitor=None, every_n_train_steps=train.val_every)]
     if loggers:
         callbacks.append(LearningRateMonitor(logging_interval="step"))
+    if max_minutes:
+        callbacks.append(SessionTimer(duration={"minutes": max_minutes}, interval="step"))
     return L.Trainer(
         accelerator=accelerator, devices=train.devices, strategy=train.strategy, precision=precision,
         max_steps=train.max_steps, max_epochs=-1,
-        max_time={"minutes": max_minutes} if max_minutes else None,
         val_check_interval=train.val_every, check_val_every_n_epoch=None, limit_val_batches=train.val_batches,
         num_sanity_val_steps=0, gradient_clip_val=train.grad_clip, log_every_n_steps=train.log_every,
         logger=loggers or False, callbacks=callbacks, enable_progress_bar=progress, enable_model_summary=False,
@@ -115,70 +235,119 @@ def build_trainer(config: RunConfig, run_dir: Path, max_minutes: float | None, p
     )
 
 
-def train(config: RunConfig, *, data_dir: str | Path | None = None, out: str | Path | None = None,
+def train(config: RunConfig | None, *, data_dir: str | Path | None = None, out: str | Path | None = None,
           max_minutes: float | None = None, resume: str | Path | None = None, export_dir: str | Path | None = None,
-          preset: str = "custom", command: str | None = None, progress: bool = True, logger: bool = True) -> TrainResult:
-    """Run one training (or resume one) and export a checkpoint directory; see the module docstring."""
+          max_steps: int | None = None, preset: str = "custom", command: str | None = None, progress: bool = True,
+          logger: bool = True) -> TrainResult:
+    """Run one training (or resume one) and export a checkpoint directory; see the module docstring.
+
+    `max_steps` overrides train.max_steps; with `resume` it is how a finished run trains longer
+    (the warmup/cosine schedule is recomputed for the new total, and run_config.json records it).
+    A resumed run reseeds with seed + the number of earlier resumes, so it does not replay the
+    first run's batches and masks.
+    """
+    started = time.time()
+    if command is None:  # the rmdm command line, or a note that Python called this
+        from_cli = sys.argv[1:2] == ["train"]
+        command = "rmdm " + shlex.join(sys.argv[1:]) if from_cli else "# solver.train.train() from Python"
+    if max_steps is not None and max_steps <= 0:
+        raise ConfigError(f"max_steps must be positive, got {max_steps}")
+    saved: dict[str, Any] = {}
+    launched = process_rank() > 0  # a DDP process Lightning started: rank 0 owns the run directory
+    if resume is not None:
+        run_dir = Path(resume)
+        last = run_dir / "checkpoints" / "last.ckpt"
+        if not last.is_file():
+            raise ConfigError(f"{last}: no checkpoint to resume from")
+        saved = read_run_config(run_dir)
+        config = saved["config"]
+        data_dir = data_dir or saved.get("data_dir")
+        preset = saved.get("preset", preset)
+    else:
+        if config is None:
+            raise ConfigError("no config: pass a RunConfig (or resume a run directory)")
+        last = None
+        run_dir = default_run_dir(out, preset)
+        if launched:  # the default name holds the time: take rank 0's
+            run_dir = Path(os.environ.get(RUN_DIR_ENV) or run_dir)
+        else:
+            check_fresh(run_dir)  # before generating data or loading anything
+    if max_steps is not None:
+        config = config.model_copy(update={"train": config.train.model_copy(update={"max_steps": max_steps})})
+    if data_dir is None:
+        data_dir = config.data.dir
+    spec = None
+    if data_dir is None:
+        if config.data.spec is None:
+            raise ConfigError("no training data: pass --data DIR, or set data.dir or data.spec in the config")
+        spec = {"task": config.task, **config.data.spec}
+        if not (spec_directory(spec, config.data.cache_dir) / "manifest.json").is_file():
+            check_spec(spec)
+
     import lightning as L
 
     from .checkpoint import save_checkpoint
     from .data import PuzzleDataModule
     from .lightning_module import SolverModule
 
-    started = time.time()
-    command = command or "rmdm train " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    if resume is not None:
-        run_dir = Path(resume)
-        last = run_dir / "checkpoints" / "last.ckpt"
-        if not last.is_file():
-            raise ConfigError(f"{last}: no checkpoint to resume from")
-        saved = json.loads((run_dir / "run_config.json").read_text())
-        config = RunConfig.model_validate(saved["config"])
-        data_dir = data_dir or saved["data_dir"]
-        preset = saved.get("preset", preset)
-    else:
-        last = None
-    if data_dir is None:
-        data_dir = config.data.dir
-    if data_dir is None:
-        if config.data.spec is None:
-            raise ConfigError("no training data: pass --data DIR, or set data.dir or data.spec in the config")
-        data_dir = generate_dataset({"task": config.task, **config.data.spec}, config.data.cache_dir)
-
+    quiet_lightning()
+    if spec is not None:
+        data_dir = generate_dataset(spec, config.data.cache_dir)
+    resumes = len(saved.get("resumes", [])) + (resume is not None)
+    seed = config.train.seed + resumes
     set_cpu_threads(config.train.threads)
-    L.seed_everything(config.train.seed, workers=True, verbose=False)
+    L.seed_everything(seed, workers=True, verbose=False)
     datamodule = PuzzleDataModule(
         data_dir, config.train.batch_size, train_split=config.data.train_split, val_split=config.data.val_split,
         augment=config.data.augment, max_train_records=config.data.max_train_records,
-        max_val_records=config.data.max_val_records, num_workers=config.train.num_workers, seed=config.train.seed,
+        max_val_records=config.data.max_val_records, num_workers=config.train.num_workers, seed=seed,
     )
     codec = datamodule.codec
     if codec.task != config.task:
         raise ConfigError(f"{data_dir}: a {codec.task} dataset, but the config trains {config.task}")
     if resume is None:
-        run_dir = fresh_run_dir(out, preset)
-        (run_dir / "run_config.json").write_text(json.dumps(
-            {"config": config.model_dump(mode="json"), "data_dir": str(Path(data_dir).resolve()), "preset": preset,
-             "command": command}, indent=2) + "\n")
+        saved = {"config": config, "data_dir": str(Path(data_dir).resolve()), "preset": preset, "command": command,
+                 "resumes": []}
+    else:
+        saved["resumes"] = [*saved.get("resumes", []), command]
+    saved["config"] = config
+    if not launched:
+        if resume is None:
+            run_dir = fresh_run_dir(run_dir, preset)
+        write_json(run_dir / "run_config.json", {**saved, "config": config.model_dump(mode="json")})
+        os.environ[RUN_DIR_ENV] = str(run_dir.resolve())  # what the DDP processes Lightning starts will use
     module = SolverModule(model_config(config, codec), config.loss.model_dump(mode="json"),
                           config.train.model_dump(mode="json"), codec.to_config())
     trainer = build_trainer(config, run_dir, max_minutes, progress, logger)
-    if config.train.compile and trainer.accelerator.__class__.__name__.lower().startswith("cuda"):
+    on_gpu = trainer.accelerator.__class__.__name__.lower().startswith("cuda")
+    if use_compile(config, "gpu" if on_gpu else "cpu"):
         module.compile_net()
+    elif config.train.compile:
+        print("train.compile: skipped (torch.compile is used on CUDA only)", file=sys.stderr)
     trainer.fit(module, datamodule=datamodule, ckpt_path=str(last) if last else None)
+    final = run_dir / "checkpoints" / "last.ckpt"  # ModelCheckpoint saved at multiples of val_every only
+    if trainer.is_global_zero and final.is_symlink():
+        final.unlink()
+    trainer.save_checkpoint(final)  # the last step: --resume continues exactly where this stopped
+    if trainer.global_rank != 0:  # one process measures and exports
+        return TrainResult(run_dir, run_dir / "export", trainer.global_step, 0.0, None, 0, "")
 
     datamodule.setup()
     net = module.export_net()
     solve, puzzles = final_solve_rate(net, codec, datamodule, config.train.final_solve_puzzles, config.train.solve_steps)
     minutes = (time.time() - started) / 60
-    hardware = hardware_summary("gpu" if trainer.accelerator.__class__.__name__.lower().startswith("cuda") else "cpu")
+    total_minutes = saved.get("trained_minutes", 0.0) + minutes
+    saved["trained_minutes"] = round(total_minutes, 3)
+    write_json(run_dir / "run_config.json", {**saved, "config": config.model_dump(mode="json")})
+    hardware = hardware_summary("gpu" if on_gpu else "cpu")
     export = Path(export_dir) if export_dir else run_dir / "export"
-    card = model_card(config, preset, data_dir, datamodule, net, trainer.global_step, minutes, hardware, solve, puzzles,
-                      command)
+    commands = "\n".join([saved.get("command", ""), *saved["resumes"]]).strip()
+    card = model_card(config, preset, data_dir, datamodule, net, trainer.global_step, total_minutes, hardware, solve,
+                      puzzles, commands)
     save_checkpoint(export, net, codec, {"preset": preset, **config.model_dump(mode="json")}, card, datamodule.manifest,
-                    extra={"trained": {"steps": trainer.global_step, "minutes": round(minutes, 2), "hardware": hardware,
-                                       "val_solve_rate": solve, "val_puzzles": puzzles}})
-    return TrainResult(run_dir, export, trainer.global_step, minutes, solve, puzzles, hardware)
+                    extra={"trained": {"steps": trainer.global_step, "minutes": round(total_minutes, 2),
+                                       "hardware": hardware, "val_solve_rate": solve, "val_puzzles": puzzles}})
+    return TrainResult(run_dir, export, trainer.global_step, total_minutes, solve, puzzles, hardware)
 
 
 def model_config(config: RunConfig, codec: Any) -> dict[str, Any]:

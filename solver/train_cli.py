@@ -3,6 +3,7 @@
     rmdm train --config configs/sudoku4-cpu.yaml --data data/sudoku4
     rmdm train --config sudoku9-tiny-cpu --set model.loops=4 --set train.max_steps=2000 --max-minutes 20
     rmdm train --resume runs/sudoku4-20261123-120000
+    rmdm train --resume runs/sudoku4-20261123-120000 --max-steps 3000   # train a finished run longer
 """
 
 from __future__ import annotations
@@ -21,8 +22,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="override a config field, e.g. --set model.loops=4 (repeatable; values read as YAML)")
     parser.add_argument("--data", help="a data_gen output directory (overrides data.dir / data.spec)")
     parser.add_argument("--out", help="a fresh run directory (default: runs/<preset>-<time>)")
-    parser.add_argument("--max-minutes", type=float, help="stop after this many minutes (then export as usual)")
-    parser.add_argument("--resume", metavar="RUN_DIR", help="continue a run from RUN_DIR/checkpoints/last.ckpt")
+    parser.add_argument("--max-minutes", type=float,
+                        help="stop after this many minutes of training in this session (then export as usual)")
+    parser.add_argument("--max-steps", type=int, metavar="N",
+                        help="train until global step N (train.max_steps); with --resume, how a run trains longer "
+                             "(the warmup/cosine LR schedule is recomputed for the new N)")
+    parser.add_argument("--resume", metavar="RUN_DIR",
+                        help="continue a run from RUN_DIR/checkpoints/last.ckpt with its saved config")
     parser.add_argument("--export", metavar="DIR", help="export the final checkpoint here (default: RUN_DIR/export)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
@@ -31,14 +37,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .checkpoint import CheckpointError
     from .config import ConfigError, load_run_config, resolve_config_path
-    from .data import DataError
 
-    try:
+    try:  # everything the command line says is checked before the heavy imports and any work
         if args.resume:
             if args.config or args.overrides:
-                raise ConfigError("--resume continues with the run's saved config: drop --config/--set")
+                raise ConfigError("--resume continues with the run's saved config: drop --config/--set "
+                                  "(--max-steps N trains it longer)")
             config, preset = None, None
         else:
             path = resolve_config_path(args.config) if args.config else None
@@ -46,18 +51,30 @@ def run(args: argparse.Namespace) -> int:
             preset = Path(path).stem
         if args.max_minutes is not None and args.max_minutes <= 0:
             raise ConfigError(f"--max-minutes must be positive, got {args.max_minutes}")
-        from .train import train
+        if args.max_steps is not None and args.max_steps <= 0:
+            raise ConfigError(f"--max-steps must be positive, got {args.max_steps}")
+    except ConfigError as err:
+        return error(err, 2)
 
+    from .checkpoint import CheckpointError
+    from .data import DataError
+    from .train import train
+
+    try:
         result = train(config, data_dir=args.data, out=args.out, max_minutes=args.max_minutes, resume=args.resume,
-                       export_dir=args.export, preset=preset or "custom", progress=not args.no_progress)
+                       export_dir=args.export, max_steps=args.max_steps, preset=preset or "custom",
+                       progress=not args.no_progress)
     except (ConfigError, FileNotFoundError) as err:
-        print(f"rmdm train: error: {err}", file=sys.stderr)
-        return 2
+        return error(err, 2)
     except (DataError, CheckpointError) as err:
-        print(f"rmdm train: error: {err}", file=sys.stderr)
-        return 1
+        return error(err, 1)
     rate = "not measured" if result.solve_rate is None else f"{result.solve_rate:.1%} of {result.solve_puzzles}"
     print(f"trained {result.steps} steps in {result.minutes:.1f} min on {result.hardware}; "
           f"validation solve rate {rate}")
     print(f"run: {result.run_dir}\nexport: {result.export_dir}  (load with solver.load({str(result.export_dir)!r}))")
     return 0
+
+
+def error(err: Exception, code: int) -> int:
+    print(f"rmdm train: error: {err}", file=sys.stderr)
+    return code
