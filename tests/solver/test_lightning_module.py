@@ -1,0 +1,129 @@
+"""Lightning glue without a Trainer: EMA swap in/out, the warmup/cosine schedule, the optimiser groups."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from puzzles.sudoku import SudokuShape
+from solver.codecs import SudokuCodec
+from solver.lightning_module import EMA, SolverModule, warmup_cosine
+
+
+def small_module(ema_decay: float | None = 0.5, **train) -> SolverModule:
+    codec = SudokuCodec(SudokuShape(2, 2))
+    model = dict(vocab_size=codec.vocab_size, seq_len=codec.seq_len, mask_id=codec.mask_id, positions="grid",
+                 box_rows=2, box_cols=2, d_model=16, n_heads=2, core_layers=1, loops=2)
+    train_config = dict(lr=1e-3, weight_decay=0.01, betas=[0.9, 0.98], warmup_steps=10, max_steps=100,
+                        min_lr_ratio=0.1, ema_decay=ema_decay, **train)
+    torch.manual_seed(0)
+    return SolverModule(model, {"objective": "masked_ce"}, train_config, codec.to_config())
+
+
+def params(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {name: p.detach().clone() for name, p in module.named_parameters()}
+
+
+def nudge(module: torch.nn.Module, amount: float) -> None:
+    with torch.no_grad():
+        for p in module.parameters():
+            p.add_(amount)
+
+
+def test_ema_update_is_the_exponential_average():
+    net = torch.nn.Linear(3, 2)
+    ema = EMA(net, decay=0.75)
+    start = params(net)
+    nudge(net, 1.0)
+    ema.update(net)
+    for name, value in start.items():  # shadow = 0.75 * old + 0.25 * new
+        assert torch.allclose(ema.shadow[name], value + 0.25)
+
+
+def test_ema_swap_in_then_out_restores_the_live_weights_exactly():
+    net = torch.nn.Linear(3, 2)
+    ema = EMA(net, decay=0.9)
+    nudge(net, 0.3)
+    ema.update(net)
+    live = params(net)
+    ema.swap_in(net)
+    assert all(torch.equal(p, ema.shadow[name]) for name, p in net.named_parameters())
+    assert not torch.equal(net.weight, live["weight"])
+    ema.swap_in(net)  # a second swap_in keeps the first backup (does not back up the EMA weights)
+    ema.swap_out(net)
+    assert all(torch.equal(p, live[name]) for name, p in net.named_parameters())
+    ema.swap_out(net)  # idempotent
+    assert all(torch.equal(p, live[name]) for name, p in net.named_parameters())
+
+
+def test_ema_state_round_trip():
+    net = torch.nn.Linear(3, 2)
+    ema = EMA(net, decay=0.9)
+    nudge(net, 1.0)
+    ema.update(net)
+    other = EMA(torch.nn.Linear(3, 2), decay=0.9)
+    other.load_state_dict(ema.state_dict())
+    assert all(torch.equal(other.shadow[k], ema.shadow[k]) for k in ema.shadow)
+
+
+def test_module_hooks_swap_ema_for_validation_and_export_holds_it():
+    module = small_module(ema_decay=0.5)
+    nudge(module.net, 0.2)
+    module.on_train_batch_end(None, None, 0)  # one EMA update
+    live = params(module.net)
+    module.on_validation_epoch_start()
+    assert all(torch.equal(p, module.ema.shadow[n]) for n, p in module.net.named_parameters())
+    module.ema.swap_out(module.net)  # what on_validation_epoch_end does (it also reads trainer metrics)
+    assert all(torch.equal(p, live[n]) for n, p in module.net.named_parameters())
+    exported = module.export_net()
+    assert all(torch.equal(p, module.ema.shadow[n]) for n, p in exported.named_parameters())
+    assert all(torch.equal(p, live[n]) for n, p in module.net.named_parameters())  # live weights untouched
+    assert not exported.training
+    checkpoint: dict = {}
+    module.on_save_checkpoint(checkpoint)
+    fresh = small_module(ema_decay=0.5)
+    fresh.on_load_checkpoint(checkpoint)
+    assert all(torch.equal(fresh.ema.shadow[k], module.ema.shadow[k]) for k in checkpoint["ema"])
+
+
+def test_export_without_ema_is_the_live_network():
+    module = small_module(ema_decay=None)
+    assert module.ema is None
+    exported = module.export_net()
+    assert all(torch.equal(p, dict(module.net.named_parameters())[n]) for n, p in exported.named_parameters())
+
+
+@pytest.mark.parametrize("warmup,total,floor", [(10, 100, 0.1), (1, 50, 0.0), (200, 1500, 0.05)])
+def test_warmup_cosine_endpoints(warmup, total, floor):
+    assert warmup_cosine(0, warmup, total, floor) == pytest.approx(1 / warmup)
+    assert warmup_cosine(warmup - 1, warmup, total, floor) == pytest.approx(1.0)  # warmup ends at the peak
+    assert warmup_cosine(warmup, warmup, total, floor) == pytest.approx(1.0)  # cosine starts at the peak
+    middle = (warmup + total) // 2
+    expected = floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * (middle - warmup) / (total - warmup)))
+    assert warmup_cosine(middle, warmup, total, floor) == pytest.approx(expected)
+    assert warmup_cosine(total, warmup, total, floor) == pytest.approx(floor)
+    assert warmup_cosine(total + 1000, warmup, total, floor) == pytest.approx(floor)  # held, not rising again
+    values = [warmup_cosine(s, warmup, total, floor) for s in range(total + 1)]
+    assert all(a <= b for a, b in zip(values[:warmup], values[1:warmup]))  # rises during warmup
+    assert all(a >= b for a, b in zip(values[warmup:], values[warmup + 1:]))  # then only falls
+
+
+def test_no_warmup_starts_at_the_peak():
+    assert warmup_cosine(0, 0, 100, 0.1) == pytest.approx(1.0)
+
+
+def test_optimizer_schedule_and_decay_groups():
+    module = small_module(ema_decay=None)
+    setup = module.configure_optimizers()
+    optimizer, schedule = setup["optimizer"], setup["lr_scheduler"]["scheduler"]
+    assert setup["lr_scheduler"]["interval"] == "step"
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(1e-3 / 10)  # step 0 of a 10-step warmup
+    decayed = {id(p) for p in optimizer.param_groups[0]["params"]}
+    for name, p in module.net.named_parameters():  # matrices decay; biases, norms and embeddings do not
+        assert (id(p) in decayed) == (p.dim() >= 2 and "emb" not in name), name
+    for _ in range(100):
+        optimizer.step()
+        schedule.step()
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(1e-3 * 0.1)
