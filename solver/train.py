@@ -193,6 +193,28 @@ def use_compile(config: RunConfig, accelerator: str) -> bool:
     return config.train.compile and accelerator in ("gpu", "cuda")
 
 
+def progress_bar() -> Any:
+    """Lightning's bar without its two artefacts of step-based runs: "Epoch 3/-2" (max_epochs is -1)
+    and the logger version as v_num (here the TensorBoard folder name, cut to "oard")."""
+    from lightning.pytorch.callbacks import RichProgressBar, TQDMProgressBar
+    from lightning.pytorch.utilities.imports import _RICH_AVAILABLE
+
+    base = RichProgressBar if _RICH_AVAILABLE else TQDMProgressBar
+
+    class StepRunProgressBar(base):  # type: ignore[misc, valid-type]
+        def get_metrics(self, trainer: Any, pl_module: Any) -> dict[str, Any]:
+            items = super().get_metrics(trainer, pl_module)
+            items.pop("v_num", None)
+            return items
+
+        def _get_train_description(self, current_epoch: int) -> str:
+            description = f"Epoch {current_epoch}"
+            width = len(getattr(self, "validation_description", ""))
+            return f"{description:{width}}" if width > len(description) else description
+
+    return StepRunProgressBar()
+
+
 def build_trainer(config: RunConfig, run_dir: Path, max_minutes: float | None, progress: bool,
                   logger: bool = True) -> Any:
     import lightning as L
@@ -225,6 +247,8 @@ def build_trainer(config: RunConfig, run_dir: Path, max_minutes: float | None, p
         callbacks.append(LearningRateMonitor(logging_interval="step"))
     if max_minutes:
         callbacks.append(SessionTimer(duration={"minutes": max_minutes}, interval="step"))
+    if progress:
+        callbacks.append(progress_bar())
     return L.Trainer(
         accelerator=accelerator, devices=train.devices, strategy=train.strategy, precision=precision,
         max_steps=train.max_steps, max_epochs=-1,
@@ -328,13 +352,15 @@ def train(config: RunConfig | None, *, data_dir: str | Path | None = None, out: 
     final = run_dir / "checkpoints" / "last.ckpt"  # ModelCheckpoint saved at multiples of val_every only
     if trainer.is_global_zero and final.is_symlink():
         final.unlink()
-    trainer.save_checkpoint(final)  # the last step: --resume continues exactly where this stopped
+    trainer.save_checkpoint(final, weights_only=False)  # the last step: --resume continues exactly from here
     if trainer.global_rank != 0:  # one process measures and exports
         return TrainResult(run_dir, run_dir / "export", trainer.global_step, 0.0, None, 0, "")
 
     datamodule.setup()
-    net = module.export_net()
+    # measured on the training device: a GPU preset's 2000 final puzzles would take hours on the CPU
+    net = module.export_net().to(trainer.strategy.root_device)
     solve, puzzles = final_solve_rate(net, codec, datamodule, config.train.final_solve_puzzles, config.train.solve_steps)
+    net = net.cpu()
     minutes = (time.time() - started) / 60
     total_minutes = saved.get("trained_minutes", 0.0) + minutes
     saved["trained_minutes"] = round(total_minutes, 3)
