@@ -152,12 +152,13 @@ class SolverModule(L.LightningModule):
         tokens, frozen, target = batch
         generator = torch.Generator(device=target.device).manual_seed(1234 + batch_idx)  # same masks every time
         out = diffusion_loss(self.net, target, frozen, self.loss_config, loops=self.net.config.loops, generator=generator)
-        self.log_dict({"val/loss": out.loss, "val/token_acc": out.token_accuracy}, batch_size=target.shape[0])
+        self.log_dict({"val/loss": out.loss, "val/token_acc": out.token_accuracy}, batch_size=target.shape[0],
+                      sync_dist=True)  # averaged over DDP processes (each validates its own shard)
         budget = self.train_config.get("solve_puzzles", 0) - batch_idx * target.shape[0]
         if budget > 0:
             n = min(budget, target.shape[0])
             rate = solve_rate(self.net, self.codec, tokens[:n], frozen[:n], steps=self.train_config.get("solve_steps"))
-            self.log("val/solve_rate", rate, prog_bar=True, batch_size=n)
+            self.log("val/solve_rate", rate, prog_bar=True, batch_size=n, sync_dist=True)
 
     def on_validation_epoch_start(self) -> None:
         if self.ema is not None:

@@ -49,12 +49,15 @@ class TrainResult:
     solve_rate: float | None
     solve_puzzles: int
     hardware: str
+    primary: bool = True  # False in the other DDP processes, which neither measure nor export
 
 
-def hardware_summary(accelerator: str) -> str:
+def hardware_summary(accelerator: str, processes: int = 1) -> str:
+    """What trained it: the GPUs in use, or the CPU (with the DDP process count when more than one)."""
     if accelerator == "gpu" and torch.cuda.is_available():
-        return f"{torch.cuda.device_count()} x {torch.cuda.get_device_name(0)}"
-    return f"CPU ({torch.get_num_threads()} threads, {os.cpu_count()} cores, {platform.machine()})"
+        return f"{processes} x {torch.cuda.get_device_name(0)}"
+    cpu = f"CPU ({torch.get_num_threads()} threads, {os.cpu_count()} cores, {platform.machine()})"
+    return f"{processes} processes on {cpu}" if processes > 1 else cpu
 
 
 def set_cpu_threads(threads: int | None) -> None:
@@ -354,7 +357,7 @@ def train(config: RunConfig | None, *, data_dir: str | Path | None = None, out: 
         final.unlink()
     trainer.save_checkpoint(final, weights_only=False)  # the last step: --resume continues exactly from here
     if trainer.global_rank != 0:  # one process measures and exports
-        return TrainResult(run_dir, run_dir / "export", trainer.global_step, 0.0, None, 0, "")
+        return TrainResult(run_dir, run_dir / "export", trainer.global_step, 0.0, None, 0, "", primary=False)
 
     datamodule.setup()
     # measured on the training device: a GPU preset's 2000 final puzzles would take hours on the CPU
@@ -365,7 +368,7 @@ def train(config: RunConfig | None, *, data_dir: str | Path | None = None, out: 
     total_minutes = saved.get("trained_minutes", 0.0) + minutes
     saved["trained_minutes"] = round(total_minutes, 3)
     write_json(run_dir / "run_config.json", {**saved, "config": config.model_dump(mode="json")})
-    hardware = hardware_summary("gpu" if on_gpu else "cpu")
+    hardware = hardware_summary("gpu" if on_gpu else "cpu", trainer.world_size)
     export = Path(export_dir) if export_dir else run_dir / "export"
     commands = "\n".join([saved.get("command", ""), *saved["resumes"]]).strip()
     card = model_card(config, preset, data_dir, datamodule, net, trainer.global_step, total_minutes, hardware, solve,

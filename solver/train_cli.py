@@ -68,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
         return error(err, 2)
     except (DataError, CheckpointError) as err:
         return error(err, 1)
+    if not result.primary:  # a DDP process: rank 0 reports
+        return 0
     rate = "not measured" if result.solve_rate is None else f"{result.solve_rate:.1%} of {result.solve_puzzles}"
     print(f"trained {result.steps} steps in {result.minutes:.1f} min on {result.hardware}; "
           f"validation solve rate {rate}")
