@@ -262,6 +262,71 @@ def build_trainer(config: RunConfig, run_dir: Path, max_minutes: float | None, p
     )
 
 
+@dataclass
+class Run:
+    """A run before its Trainer: what to train, where, from which checkpoint, on which data."""
+
+    config: RunConfig
+    run_dir: Path
+    preset: str
+    saved: dict[str, Any]  # run_config.json's contents (config as a RunConfig)
+    last: Path | None  # the checkpoint a resumed run continues from
+    data_dir: str | Path | None
+    spec: dict[str, Any] | None  # a data.spec still to build (when no data_dir)
+    launched: bool  # a DDP process Lightning started: rank 0 owns the run directory
+    seed: int  # train.seed + resumes so far: a resumed run does not replay the first run's batches and masks
+
+
+def plan_run(config: RunConfig | None, resume: str | Path | None, out: str | Path | None,
+             data_dir: str | Path | None, max_steps: int | None, preset: str) -> Run:
+    """Everything the arguments say, checked before any data generation or heavy import."""
+    if max_steps is not None and max_steps <= 0:
+        raise ConfigError(f"max_steps must be positive, got {max_steps}")
+    launched, saved, last = process_rank() > 0, {}, None
+    if resume is not None:
+        run_dir = Path(resume)
+        last = run_dir / "checkpoints" / "last.ckpt"
+        if not last.is_file():
+            raise ConfigError(f"{last}: no checkpoint to resume from")
+        saved = read_run_config(run_dir)
+        config, preset = saved["config"], saved.get("preset", preset)
+        data_dir = data_dir or saved.get("data_dir")
+    elif config is None:
+        raise ConfigError("no config: pass a RunConfig (or resume a run directory)")
+    else:
+        run_dir = default_run_dir(out, preset)
+        if launched:  # the default name holds the time: take rank 0's
+            run_dir = Path(os.environ.get(RUN_DIR_ENV) or run_dir)
+        else:
+            check_fresh(run_dir)
+    if max_steps is not None:
+        config = config.model_copy(update={"train": config.train.model_copy(update={"max_steps": max_steps})})
+    data_dir, spec = data_dir or config.data.dir, None
+    if data_dir is None:
+        if config.data.spec is None:
+            raise ConfigError("no training data: pass --data DIR, or set data.dir or data.spec in the config")
+        spec = {"task": config.task, **config.data.spec}
+        if not (spec_directory(spec, config.data.cache_dir) / "manifest.json").is_file():
+            check_spec(spec)
+    seed = config.train.seed + len(saved.get("resumes", [])) + (last is not None)
+    return Run(config, run_dir, preset, saved, last, data_dir, spec, launched, seed)
+
+
+def record_run(run: Run, command: str) -> None:
+    """Create a fresh run directory (rank 0) and write run_config.json: the config, data and commands."""
+    if run.last is None:
+        run.saved = {"data_dir": str(Path(run.data_dir).resolve()), "preset": run.preset, "command": command,
+                     "resumes": []}
+    else:
+        run.saved["resumes"] = [*run.saved.get("resumes", []), command]
+    run.saved["config"] = run.config
+    if not run.launched:
+        if run.last is None:
+            run.run_dir = fresh_run_dir(run.run_dir, run.preset)
+        write_json(run.run_dir / "run_config.json", {**run.saved, "config": run.config.model_dump(mode="json")})
+        os.environ[RUN_DIR_ENV] = str(run.run_dir.resolve())  # what the DDP processes Lightning starts will use
+
+
 def train(config: RunConfig | None, *, data_dir: str | Path | None = None, out: str | Path | None = None,
           max_minutes: float | None = None, resume: str | Path | None = None, export_dir: str | Path | None = None,
           max_steps: int | None = None, preset: str = "custom", command: str | None = None, progress: bool = True,
@@ -270,113 +335,78 @@ def train(config: RunConfig | None, *, data_dir: str | Path | None = None, out: 
 
     `max_steps` overrides train.max_steps; with `resume` it is how a finished run trains longer
     (the warmup/cosine schedule is recomputed for the new total, and run_config.json records it).
-    A resumed run reseeds with seed + the number of earlier resumes, so it does not replay the
-    first run's batches and masks.
     """
     started = time.time()
     if command is None:  # the rmdm command line, or a note that Python called this
         from_cli = sys.argv[1:2] == ["train"]
         command = "rmdm " + shlex.join(sys.argv[1:]) if from_cli else "# solver.train.train() from Python"
-    if max_steps is not None and max_steps <= 0:
-        raise ConfigError(f"max_steps must be positive, got {max_steps}")
-    saved: dict[str, Any] = {}
-    launched = process_rank() > 0  # a DDP process Lightning started: rank 0 owns the run directory
-    if resume is not None:
-        run_dir = Path(resume)
-        last = run_dir / "checkpoints" / "last.ckpt"
-        if not last.is_file():
-            raise ConfigError(f"{last}: no checkpoint to resume from")
-        saved = read_run_config(run_dir)
-        config = saved["config"]
-        data_dir = data_dir or saved.get("data_dir")
-        preset = saved.get("preset", preset)
-    else:
-        if config is None:
-            raise ConfigError("no config: pass a RunConfig (or resume a run directory)")
-        last = None
-        run_dir = default_run_dir(out, preset)
-        if launched:  # the default name holds the time: take rank 0's
-            run_dir = Path(os.environ.get(RUN_DIR_ENV) or run_dir)
-        else:
-            check_fresh(run_dir)  # before generating data or loading anything
-    if max_steps is not None:
-        config = config.model_copy(update={"train": config.train.model_copy(update={"max_steps": max_steps})})
-    if data_dir is None:
-        data_dir = config.data.dir
-    spec = None
-    if data_dir is None:
-        if config.data.spec is None:
-            raise ConfigError("no training data: pass --data DIR, or set data.dir or data.spec in the config")
-        spec = {"task": config.task, **config.data.spec}
-        if not (spec_directory(spec, config.data.cache_dir) / "manifest.json").is_file():
-            check_spec(spec)
+    run = plan_run(config, resume, out, data_dir, max_steps, preset)
+    config = run.config
 
     import lightning as L
 
-    from .checkpoint import save_checkpoint
     from .data import PuzzleDataModule
     from .lightning_module import SolverModule
 
     quiet_lightning()
-    if spec is not None:
-        data_dir = generate_dataset(spec, config.data.cache_dir)
-    resumes = len(saved.get("resumes", [])) + (resume is not None)
-    seed = config.train.seed + resumes
+    if run.spec is not None:
+        run.data_dir = generate_dataset(run.spec, config.data.cache_dir)
     set_cpu_threads(config.train.threads)
-    L.seed_everything(seed, workers=True, verbose=False)
+    L.seed_everything(run.seed, workers=True, verbose=False)
     datamodule = PuzzleDataModule(
-        data_dir, config.train.batch_size, train_split=config.data.train_split, val_split=config.data.val_split,
+        run.data_dir, config.train.batch_size, train_split=config.data.train_split, val_split=config.data.val_split,
         augment=config.data.augment, max_train_records=config.data.max_train_records,
-        max_val_records=config.data.max_val_records, num_workers=config.train.num_workers, seed=seed,
+        max_val_records=config.data.max_val_records, num_workers=config.train.num_workers, seed=run.seed,
     )
     codec = datamodule.codec
     if codec.task != config.task:
-        raise ConfigError(f"{data_dir}: a {codec.task} dataset, but the config trains {config.task}")
-    if resume is None:
-        saved = {"config": config, "data_dir": str(Path(data_dir).resolve()), "preset": preset, "command": command,
-                 "resumes": []}
-    else:
-        saved["resumes"] = [*saved.get("resumes", []), command]
-    saved["config"] = config
-    if not launched:
-        if resume is None:
-            run_dir = fresh_run_dir(run_dir, preset)
-        write_json(run_dir / "run_config.json", {**saved, "config": config.model_dump(mode="json")})
-        os.environ[RUN_DIR_ENV] = str(run_dir.resolve())  # what the DDP processes Lightning starts will use
+        raise ConfigError(f"{run.data_dir}: a {codec.task} dataset, but the config trains {config.task}")
+    record_run(run, command)
     module = SolverModule(model_config(config, codec), config.loss.model_dump(mode="json"),
                           config.train.model_dump(mode="json"), codec.to_config())
-    trainer = build_trainer(config, run_dir, max_minutes, progress, logger)
-    on_gpu = trainer.accelerator.__class__.__name__.lower().startswith("cuda")
-    if use_compile(config, "gpu" if on_gpu else "cpu"):
+    trainer = build_trainer(config, run.run_dir, max_minutes, progress, logger)
+    if use_compile(config, "gpu" if on_cuda(trainer) else "cpu"):
         module.compile_net()
     elif config.train.compile:
         print("train.compile: skipped (torch.compile is used on CUDA only)", file=sys.stderr)
-    trainer.fit(module, datamodule=datamodule, ckpt_path=str(last) if last else None)
-    final = run_dir / "checkpoints" / "last.ckpt"  # ModelCheckpoint saved at multiples of val_every only
+    trainer.fit(module, datamodule=datamodule, ckpt_path=str(run.last) if run.last else None)
+    final = run.run_dir / "checkpoints" / "last.ckpt"  # ModelCheckpoint saved at multiples of val_every only
     if trainer.is_global_zero and final.is_symlink():
         final.unlink()
     trainer.save_checkpoint(final, weights_only=False)  # the last step: --resume continues exactly from here
     if trainer.global_rank != 0:  # one process measures and exports
-        return TrainResult(run_dir, run_dir / "export", trainer.global_step, 0.0, None, 0, "", primary=False)
+        return TrainResult(run.run_dir, run.run_dir / "export", trainer.global_step, 0.0, None, 0, "", primary=False)
+    return export_run(run, module, trainer, datamodule, (time.time() - started) / 60, export_dir)
 
+
+def on_cuda(trainer: Any) -> bool:
+    return type(trainer.accelerator).__name__.lower().startswith("cuda")
+
+
+def export_run(run: Run, module: Any, trainer: Any, datamodule: Any, minutes: float,
+               export_dir: str | Path | None) -> TrainResult:
+    """Final solve rate, model card and checkpoint directory; run_config.json keeps the total minutes."""
+    from .checkpoint import save_checkpoint
+
+    config, codec = run.config, datamodule.codec
     datamodule.setup()
     # measured on the training device: a GPU preset's 2000 final puzzles would take hours on the CPU
     net = module.export_net().to(trainer.strategy.root_device)
     solve, puzzles = final_solve_rate(net, codec, datamodule, config.train.final_solve_puzzles, config.train.solve_steps)
     net = net.cpu()
-    minutes = (time.time() - started) / 60
-    total_minutes = saved.get("trained_minutes", 0.0) + minutes
-    saved["trained_minutes"] = round(total_minutes, 3)
-    write_json(run_dir / "run_config.json", {**saved, "config": config.model_dump(mode="json")})
-    hardware = hardware_summary("gpu" if on_gpu else "cpu", trainer.world_size)
-    export = Path(export_dir) if export_dir else run_dir / "export"
-    commands = "\n".join([saved.get("command", ""), *saved["resumes"]]).strip()
-    card = model_card(config, preset, data_dir, datamodule, net, trainer.global_step, total_minutes, hardware, solve,
+    minutes += run.saved.get("trained_minutes", 0.0)
+    run.saved["trained_minutes"] = round(minutes, 3)
+    write_json(run.run_dir / "run_config.json", {**run.saved, "config": config.model_dump(mode="json")})
+    hardware = hardware_summary("gpu" if on_cuda(trainer) else "cpu", trainer.world_size)
+    export = Path(export_dir) if export_dir else run.run_dir / "export"
+    commands = "\n".join([run.saved.get("command", ""), *run.saved["resumes"]]).strip()
+    card = model_card(config, run.preset, run.data_dir, datamodule, net, trainer.global_step, minutes, hardware, solve,
                       puzzles, commands)
-    save_checkpoint(export, net, codec, {"preset": preset, **config.model_dump(mode="json")}, card, datamodule.manifest,
-                    extra={"trained": {"steps": trainer.global_step, "minutes": round(total_minutes, 2),
-                                       "hardware": hardware, "val_solve_rate": solve, "val_puzzles": puzzles}})
-    return TrainResult(run_dir, export, trainer.global_step, total_minutes, solve, puzzles, hardware)
+    save_checkpoint(export, net, codec, {"preset": run.preset, **config.model_dump(mode="json")}, card,
+                    datamodule.manifest, extra={"trained": {
+                        "steps": trainer.global_step, "minutes": round(minutes, 2), "hardware": hardware,
+                        "val_solve_rate": solve, "val_puzzles": puzzles}})
+    return TrainResult(run.run_dir, export, trainer.global_step, minutes, solve, puzzles, hardware)
 
 
 def model_config(config: RunConfig, codec: Any) -> dict[str, Any]:
