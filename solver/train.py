@@ -29,7 +29,6 @@ import torch
 
 from .config import ConfigError, RunConfig
 
-
 RUN_DIR_ENV = "RMDM_TRAIN_RUN_DIR"
 
 

@@ -48,7 +48,7 @@ def test_augmented_pairs_stay_valid_and_aligned(box):
 
 def test_ignore_targets_stay_ignore_and_follow_their_cells():
     shape = SudokuShape(2, 2)
-    codec, tokens, frozen, target = batch(shape, puzzles=3, copies=8, with_solution=False)
+    _, tokens, frozen, target = batch(shape, puzzles=3, copies=8, with_solution=False)
     assert (target[~frozen] == IGNORE).all()
     new_tokens, new_frozen, new_target = augment_sudoku(tokens, frozen, target, 2, 2,
                                                         generator=torch.Generator().manual_seed(1))
@@ -57,7 +57,7 @@ def test_ignore_targets_stay_ignore_and_follow_their_cells():
 
 
 def test_seeded_generator_repeats_and_differs_by_seed():
-    codec, tokens, frozen, target = batch(SudokuShape(3, 3), puzzles=2, copies=4)
+    _, tokens, frozen, target = batch(SudokuShape(3, 3), puzzles=2, copies=4)
     run = lambda seed: augment_sudoku(tokens, frozen, target, 3, 3, generator=torch.Generator().manual_seed(seed))
     first, again, other = run(3), run(3), run(4)
     assert all(torch.equal(a, b) for a, b in zip(first, again))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 import pytest
 import torch
@@ -14,8 +15,8 @@ from solver.lightning_module import EMA, SolverModule, warmup_cosine
 
 def small_module(ema_decay: float | None = 0.5, **train) -> SolverModule:
     codec = SudokuCodec(SudokuShape(2, 2))
-    model = dict(vocab_size=codec.vocab_size, seq_len=codec.seq_len, mask_id=codec.mask_id, positions="grid",
-                 box_rows=2, box_cols=2, d_model=16, n_heads=2, core_layers=1, loops=2)
+    model = {"vocab_size": codec.vocab_size, "seq_len": codec.seq_len, "mask_id": codec.mask_id, "positions": "grid",
+             "box_rows": 2, "box_cols": 2, "d_model": 16, "n_heads": 2, "core_layers": 1, "loops": 2}
     train_config = dict(lr=1e-3, weight_decay=0.01, betas=[0.9, 0.98], warmup_steps=10, max_steps=100,
                         min_lr_ratio=0.1, ema_decay=ema_decay, **train)
     torch.manual_seed(0)
@@ -106,8 +107,8 @@ def test_warmup_cosine_endpoints(warmup, total, floor):
     assert warmup_cosine(total, warmup, total, floor) == pytest.approx(floor)
     assert warmup_cosine(total + 1000, warmup, total, floor) == pytest.approx(floor)  # held, not rising again
     values = [warmup_cosine(s, warmup, total, floor) for s in range(total + 1)]
-    assert all(a <= b for a, b in zip(values[:warmup], values[1:warmup]))  # rises during warmup
-    assert all(a >= b for a, b in zip(values[warmup:], values[warmup + 1:]))  # then only falls
+    assert all(a <= b for a, b in pairwise(values[:warmup]))  # rises during warmup
+    assert all(a >= b for a, b in pairwise(values[warmup:]))  # then only falls
 
 
 def test_no_warmup_starts_at_the_peak():
