@@ -17,13 +17,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import subprocess
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.bench_sudoku import row, shared_dir, timed
+from benchmarks.common import REPO, cli_args, git_commit, machine_info, print_rates, row, shared_dir, timed, write_json
 from puzzles.countdown import (
     TV_LARGE,
     CountdownInstance,
@@ -35,8 +33,6 @@ from puzzles.countdown import (
     verify_countdown,
 )
 from puzzles.countdown import solve as countdown_solve
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def random_tv_deals(count: int, seed: int) -> list[CountdownInstance]:
@@ -122,35 +118,17 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(generator_row("6 numbers ml", args.generator, args.seed, n_numbers=6))
     rows.append(generator_row("6 numbers tv", args.generator, args.seed, rules="tv"))
 
-    print(f"{'benchmark':42} {'data':36} {'rate (wall)':>12} {'rate (CPU)':>12}")
-    for item in rows:
-        extra = f"  ({item['solvable']}/{item['items']} solvable)" if "solvable" in item else ""
-        print(
-            f"{item['benchmark']:42} {item['data']:36} {item['per_second']:>12,.0f} "
-            f"{item['per_cpu_second']:>12,.0f} {item['unit']}{extra}"
-        )
+    print_rates(rows, 42, 36, lambda item: f"  ({item['solvable']}/{item['items']} solvable)" if "solvable" in item else "")
 
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
-    except OSError:
-        commit = ""
+    load = {"load_average_at_start": load_at_start, "load_average_at_end": os.getloadavg()}
     report = {
         "command": "python -m benchmarks.bench_countdown" + (" --quick" if args.quick else ""),
-        "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor(),
-            "cpu_count": os.cpu_count(),
-            "load_average_at_start": load_at_start,
-            "load_average_at_end": os.getloadavg(),
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-        },
-        "commit": commit,
+        "args": cli_args(args),
+        "machine": machine_info(load, numpy=np.__version__),
+        "commit": git_commit(),
         "rows": rows,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    write_json(args.out, report)
     print(f"wrote {args.out}")
     return 0
 

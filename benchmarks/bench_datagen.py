@@ -19,22 +19,17 @@ run's serial CPU (start, finalise, in this process) plus half its chunk CPU.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import shutil
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.bench_sudoku import row
+from benchmarks.common import REPO, cli_args, git_commit, machine_info, row, write_json
 from data_gen.build import RunOptions, generate
 from data_gen.config import CountdownConfig, SudokuConfig
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def workloads(sudoku: int, countdown: int, seed: int) -> dict[str, object]:
@@ -120,28 +115,16 @@ def main(argv: list[str] | None = None) -> int:
     for gain in gains:
         print(f"{gain['data']:48} {gain['wall_speedup']:>5.2f}x {gain['cpu_estimate_speedup']:>30.2f}x")
 
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
-    except OSError:
-        commit = ""
+    load = {"load_average_at_start": load_at_start, "load_average_at_end": os.getloadavg()}
     report = {
         "command": "python -m benchmarks.bench_datagen" + (" --quick" if args.quick else ""),
-        "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor(),
-            "cpu_count": os.cpu_count(),
-            "load_average_at_start": load_at_start,
-            "load_average_at_end": os.getloadavg(),
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-        },
-        "commit": commit,
+        "args": cli_args(args),
+        "machine": machine_info(load, numpy=np.__version__),
+        "commit": git_commit(),
         "rows": rows,
         "speedups": gains,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    write_json(args.out, report)
     print(f"wrote {args.out}")
     return 0
 

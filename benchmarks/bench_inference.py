@@ -16,10 +16,7 @@ retries. Each batch size solves at least --min-puzzles puzzles after one untimed
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -27,7 +24,8 @@ from typing import Any
 import numpy as np
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
+from benchmarks.common import REPO, git_commit, machine_info, shared_dir, write_json
+
 BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
 
@@ -117,9 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     from solver.sampler import SampleOptions
 
     loaded, which = pick_model(args.checkpoint, args.device)
-    shared = args.shared or Path(os.environ.get("RMDM_SHARED_BENCHMARKS", REPO.parent / "shared" / "benchmarks"))
     most = max(max(b, -(-min_puzzles // b) * b) for b in sizes)
-    pool, source = load_puzzles(loaded.codec, most, shared if shared.is_dir() else None, args.seed)
+    pool, source = load_puzzles(loaded.codec, most, shared_dir(args.shared), args.seed)
     options = SampleOptions()
     config = loaded.model.config
     print(f"model: {which}; {sum(p.numel() for p in loaded.model.parameters()):,} parameters, "
@@ -136,31 +133,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{batch:>6} {row['puzzles']:>8} {row['seconds']:>8.2f} {row['puzzles_per_s']:>10.2f} "
               f"{row['ms_per_puzzle']:>10.1f} {row['mean_nfe']:>7.1f} {100 * row['solve_rate']:>6.1f}%")
 
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
-    except OSError:
-        commit = ""
+    conditions = {"torch_threads": torch.get_num_threads(), "load_average": os.getloadavg(), "device": args.device}
     report = {
         "command": "python -m benchmarks.bench_inference" + (" --quick" if args.quick else ""),
         "model": which,
         "model_config": config.model_dump() if hasattr(config, "model_dump") else dict(vars(config)),
         "puzzles": source,
         "settings": options.model_dump(),
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor(),
-            "cpu_count": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(),
-            "load_average": os.getloadavg(),
-            "device": args.device,
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-        },
-        "commit": commit,
+        "machine": machine_info(conditions, torch=torch.__version__),
+        "commit": git_commit(),
         "rows": rows,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    write_json(args.out, report)
     print(f"wrote {args.out}")
     return 0
 

@@ -13,16 +13,13 @@ checkout.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
-import subprocess
-import time
 from pathlib import Path
 
 import numba
 import numpy as np
 
+from benchmarks.common import REPO, cli_args, git_commit, machine_info, print_rates, row, shared_dir, timed, write_json
 from puzzles.sudoku import (
     SudokuShape,
     canonical_batch,
@@ -33,44 +30,7 @@ from puzzles.sudoku import (
     verify_batch,
 )
 
-REPO = Path(__file__).resolve().parents[1]
 NINE = SudokuShape(3, 3)
-
-
-def timed(fn, repeat: int, warm_up: bool = True) -> tuple[float, float]:
-    """(wall seconds, CPU seconds of this process), each the best of `repeat` runs.
-
-    CPU time is what one core spent, whatever else the machine was doing meanwhile.
-    """
-    if warm_up:
-        fn()  # compile / load kernels, fill caches
-    walls, cpus = [], []
-    for _ in range(repeat):
-        wall, cpu = time.perf_counter(), time.process_time()
-        fn()
-        walls.append(time.perf_counter() - wall)
-        cpus.append(time.process_time() - cpu)
-    return min(walls), min(cpus)
-
-
-def row(benchmark: str, data: str, items: int, timing: tuple[float, float], unit: str, **extra) -> dict:
-    wall, cpu = timing
-    return {
-        "benchmark": benchmark,
-        "data": data,
-        "items": items,
-        "seconds": wall,
-        "cpu_seconds": cpu,
-        "per_second": items / wall,
-        "per_cpu_second": items / cpu if cpu > 0 else float("inf"),
-        "unit": unit,
-        **extra,
-    }
-
-
-def shared_dir(arg: str | None) -> Path | None:
-    path = Path(arg) if arg else Path(os.environ.get("RMDM_SHARED_BENCHMARKS", REPO.parent / "shared" / "benchmarks"))
-    return path if path.is_dir() else None
 
 
 def solver_rows(name: str, puzzles: np.ndarray, repeat: int) -> list[dict]:
@@ -155,35 +115,16 @@ def main(argv: list[str] | None = None) -> int:
         timing = timed(lambda grids=grids: canonical_batch(grids), args.repeat)
         rows.append(row("canonical form", f"{name} ({len(grids)})", len(grids), timing, "grids/s"))
 
-    print(f"{'benchmark':36} {'data':38} {'rate (wall)':>12} {'rate (CPU)':>12}")
-    for item in rows:
-        extra = f"  mean guesses {item['mean_guesses']:.1f}" if "mean_guesses" in item else ""
-        print(
-            f"{item['benchmark']:36} {item['data']:38} {item['per_second']:>12,.0f} "
-            f"{item['per_cpu_second']:>12,.0f} {item['unit']}{extra}"
-        )
+    print_rates(rows, 36, 38, lambda item: f"  mean guesses {item['mean_guesses']:.1f}" if "mean_guesses" in item else "")
 
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
-    except OSError:
-        commit = ""
     report = {
         "command": "python -m benchmarks.bench_sudoku" + (" --quick" if args.quick else ""),
-        "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor(),
-            "cpu_count": os.cpu_count(),
-            "load_average": os.getloadavg(),
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "numba": numba.__version__,
-        },
-        "commit": commit,
+        "args": cli_args(args),
+        "machine": machine_info({"load_average": os.getloadavg()}, numpy=np.__version__, numba=numba.__version__),
+        "commit": git_commit(),
         "rows": rows,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    write_json(args.out, report)
     print(f"wrote {args.out}")
     return 0
 

@@ -22,8 +22,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("RMDM_SHARED_BENCHMARKS", ROOT.parent / "shared" / "benchmarks"))
+from benchmarks.common import REPO as ROOT
+from benchmarks.common import default_shared, write_json
+
+SHARED = default_shared()
 CHECKPOINTS = ROOT / "solver" / "checkpoints"
 SECTION = "## Measured solve rates"
 
@@ -139,10 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.limit:
             write_card(name, card_section(results, args.machine))
             summary[name] = results
-    summary_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = summary_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(summary, indent=1) + "\n")
-    tmp.replace(summary_path)
+    write_json(summary_path, summary, indent=1)
     return 0
 
 
