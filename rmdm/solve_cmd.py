@@ -66,6 +66,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     model.add_argument("--retries", type=int, default=0, metavar="R", help="verifier-guided retries (default 0)")
     model.add_argument("--samples", type=int, default=1, metavar="N", help="samples per puzzle, best kept (default 1)")
     model.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default 0: greedy)")
+    model.add_argument("--retry-temperature", type=float, default=1.0, metavar="T",
+                       help="temperature of retries and extra samples when --temperature is 0 (default 1.0)")
     model.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     model.add_argument("--batch-size", type=int, default=64, metavar="B", help="puzzles per batch (default 64)")
     model.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda, ... (default auto)")

@@ -45,6 +45,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--adaptive", action="store_true", help="adaptive loops: stop a step's loops when the hidden state settles")
     p.add_argument("--adaptive-threshold", type=float, default=None, metavar="X", help="relative change that counts as settled (default: the sampler's)")
     p.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default: 0, argmax)")
+    p.add_argument("--retry-temperature", type=float, default=1.0, metavar="T",
+                   help="temperature of retries and extra samples when --temperature is 0 (default 1.0)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, default=None, metavar="N", help="evaluate the first N puzzles only")
     p.add_argument("--batch-size", type=int, default=64, metavar="N")
@@ -92,6 +94,8 @@ def _check_numbers(args: argparse.Namespace) -> None:
         raise UsageError(f"--batch-size must be at least 1, got {args.batch_size}")
     if args.temperature < 0:
         raise UsageError(f"--temperature cannot be negative, got {args.temperature}")
+    if args.retry_temperature < 0:
+        raise UsageError(f"--retry-temperature cannot be negative, got {args.retry_temperature}")
     if args.adaptive_threshold is not None and args.adaptive_threshold < 0:
         raise UsageError(f"--adaptive-threshold cannot be negative, got {args.adaptive_threshold}")
     if args.limit is not None and args.limit < 1:
@@ -152,8 +156,8 @@ def _run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         rows = evaluate(
-            loaded, data, settings, batch_size=args.batch_size, temperature=args.temperature, seed=args.seed,
-            adaptive_threshold=args.adaptive_threshold, progress=bar.update if bar is not None else None,
+            loaded, data, settings, batch_size=args.batch_size, temperature=args.temperature,
+            retry_temperature=args.retry_temperature, seed=args.seed, adaptive_threshold=args.adaptive_threshold, progress=bar.update if bar is not None else None,
         )
     finally:
         if bar is not None:
@@ -175,6 +179,7 @@ def _run(args: argparse.Namespace) -> int:
         "device": device,
         "batch_size": args.batch_size,
         "temperature": args.temperature,
+        "retry_temperature": args.retry_temperature,
         "seed": args.seed,
         "adaptive_threshold": args.adaptive_threshold,
         "wall_seconds": wall,

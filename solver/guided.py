@@ -7,6 +7,11 @@ step on. Those positions are remasked and the sampler continues from the rest, u
 `retries` times; with `samples` > 1 a puzzle still unsolved starts afresh from another seed
 (best-of-N). Every attempt's NFE is counted.
 
+Only the first attempt samples at `options.temperature`; when that is 0 (argmax), retries and
+extra samples draw with Gumbel noise at `options.retry_temperature` instead: from the same
+context an argmax retry mostly rebuilds the rejected answer (countdown3 test split, 200
+instances, 8 retries: 7 -> 7 solved at temperature 0, 7 -> 29 at 1.0).
+
     outcomes = solve_guided(model, codec, puzzles, SampleOptions(steps=8), retries=2, samples=1)
 """
 
@@ -201,6 +206,8 @@ def solve_guided(
                 break
             started = time.perf_counter()
             opts = options.model_copy(update={"seed": options.seed + s * SEED_STRIDE + r})
+            if (s, r) != (0, 0) and options.temperature == 0:
+                opts = opts.model_copy(update={"temperature": options.retry_temperature})
             result = sample(model, tokens, frozen[rows], opts, mask_id=codec.mask_id, retry=attempt_index)
             valid = check_batch(codec, [task_inputs[i] for i in rows.tolist()], result.tokens.cpu())
             keep = []

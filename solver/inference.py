@@ -88,6 +88,7 @@ def options_from_args(args: Any) -> tuple[SampleOptions, int, int]:
         loops=get("loops") or None,
         policy=get("policy") or "top_prob",
         temperature=float(get("temperature") or 0.0),
+        retry_temperature=float(1.0 if get("retry_temperature") is None else get("retry_temperature")),
         adaptive=bool(get("adaptive", False)),
         seed=int(get("seed") or 0),
     )

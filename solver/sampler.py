@@ -39,6 +39,9 @@ class SampleOptions(BaseModel):
     loops: int | None = Field(None, ge=1)
     policy: Policy = "top_prob"
     temperature: float = Field(0.0, ge=0.0)  # 0: argmax; > 0: Gumbel-max sampling at this temperature
+    # verifier-guided retries and extra samples (solver.guided) sample at this temperature when
+    # `temperature` is 0: at argmax they mostly repeat the rejected answer
+    retry_temperature: float = Field(1.0, ge=0.0)
     adaptive: bool = False
     adaptive_on: Literal["hidden", "predictions"] = "hidden"
     adaptive_threshold: float = Field(0.01, ge=0.0)

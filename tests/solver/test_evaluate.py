@@ -94,10 +94,11 @@ def test_retry_sweep_from_one_run_matches_separate_runs(tmp_path):
     data = load_eval_data(write_sudoku_dir(tmp_path))
     pairs = known_9x9()
     loaded = SimpleNamespace(model=oracle(pairs), codec=CODEC, name="oracle")
-    together = evaluate(loaded, data, sweep([4], [1, 2], retries=[0, 1, 3]), batch_size=2)
+    together = evaluate(loaded, data, sweep([4], [1, 2], retries=[0, 1, 3]), batch_size=2, retry_temperature=0.0)
     assert [r.setting.retries for r in together] == [0, 1, 3, 0, 1, 3]
     for row in together:
-        alone = evaluate(loaded, data, sweep([4], [row.setting.loops], retries=[row.setting.retries]), batch_size=2)[0]
+        alone = evaluate(loaded, data, sweep([4], [row.setting.loops], retries=[row.setting.retries]), batch_size=2,
+                         retry_temperature=0.0)[0]
         assert (alone.solved, alone.mean_nfe, alone.mean_layer_evals) == (row.solved, row.mean_nfe, row.mean_layer_evals)
     assert together[0].solved == 0 and together[1].solved == 3  # the oracle's mistake, fixed by a retry
     assert together[1].mean_nfe > together[0].mean_nfe

@@ -15,6 +15,7 @@ from solver.sampler import SampleOptions
 
 from .fake_models import SudokuOracle
 
+# The oracle's retries run at argmax (retry_temperature=0) so that the remasking alone is tested.
 KNOWN = Path(__file__).resolve().parents[1] / "puzzles" / "data" / "sudoku_known.txt"
 CODEC = SudokuCodec(SudokuShape(3, 3))
 
@@ -34,7 +35,7 @@ def oracle(pairs, wrong_cell=None):
 def test_a_corrupted_answer_is_fixed_by_one_retry():
     pairs = known_9x9()[:1]
     model = oracle(pairs)
-    options = SampleOptions(steps=6)
+    options = SampleOptions(steps=6, retry_temperature=0.0)
     [failed] = solve_guided(model, CODEC, [pairs[0][0]], options, retries=0)
     assert not failed.valid and failed.retries_used == 0
     assert "2 times" in failed.verdict
@@ -55,7 +56,7 @@ def test_retries_in_a_batch_touch_only_the_failed_rows():
     pairs = known_9x9()
     cell = next(i for i in range(81) if pairs[0][0][i] == "." and pairs[1][0][i] != ".")
     model = oracle(pairs, wrong_cell=cell)
-    outcomes = solve_guided(model, CODEC, [p for p, _ in pairs], SampleOptions(steps=4), retries=2)
+    outcomes = solve_guided(model, CODEC, [p for p, _ in pairs], SampleOptions(steps=4, retry_temperature=0.0), retries=2)
     assert all(o.valid for o in outcomes)
     for outcome, (puzzle, solution) in zip(outcomes, pairs):
         assert outcome.answer == solution
@@ -68,18 +69,18 @@ def test_retries_in_a_batch_touch_only_the_failed_rows():
 
 def test_best_of_n_counts_every_sample():
     pairs = known_9x9()[:1]
-    single = solve_guided(oracle(pairs), CODEC, [pairs[0][0]], SampleOptions(steps=3))[0]
+    single = solve_guided(oracle(pairs), CODEC, [pairs[0][0]], SampleOptions(steps=3, retry_temperature=0.0))[0]
     model = oracle(pairs)
-    [outcome] = solve_guided(model, CODEC, [pairs[0][0]], SampleOptions(steps=3), samples=3)
+    [outcome] = solve_guided(model, CODEC, [pairs[0][0]], SampleOptions(steps=3, retry_temperature=0.0), samples=3)
     assert not outcome.valid and outcome.samples_used == 3
     assert outcome.nfe == 3 * single.nfe == model.row_passes()
-    [outcome] = solve_guided(oracle(pairs), CODEC, [pairs[0][0]], SampleOptions(steps=3), retries=1, samples=3)
+    [outcome] = solve_guided(oracle(pairs), CODEC, [pairs[0][0]], SampleOptions(steps=3, retry_temperature=0.0), retries=1, samples=3)
     assert outcome.valid and outcome.samples_used == 1
 
 
 def test_guided_trace_labels_each_attempt():
     pairs = known_9x9()[:1]
-    [outcome] = solve_guided(oracle(pairs), CODEC, [pairs[0][0]], SampleOptions(steps=3, trace=True), retries=2)
+    [outcome] = solve_guided(oracle(pairs), CODEC, [pairs[0][0]], SampleOptions(steps=3, trace=True, retry_temperature=0.0), retries=2)
     retries = [f["retry"] for f in outcome.frames]
     assert retries == sorted(retries) and set(retries) == {0, 1}
     assert [f["nfe"] for f in outcome.frames] == sorted(f["nfe"] for f in outcome.frames)
@@ -192,7 +193,7 @@ def test_solve_instances_uses_the_bundled_model_for_each_size(monkeypatch):
     requested = fake_shelf(monkeypatch, {"sudoku9": SimpleNamespace(model=oracle(pairs), codec=CODEC, name="sudoku9")})
     puzzles = [parse_sudoku(p) for p, _ in pairs]
     args = SimpleNamespace(checkpoint=None, steps=4, loops=None, policy="top_prob", adaptive=False, retries=0,
-                           samples=1, temperature=0.0, seed=0, batch_size=2, device="cpu")
+                           samples=1, temperature=0.0, retry_temperature=0.0, seed=0, batch_size=2, device="cpu")
     answers = solve_instances("sudoku", puzzles, args)
     assert requested == [("sudoku9", "cpu")]
     cell = oracle(pairs).wrong_cell  # the oracle errs where that cell is blank: no answer there
@@ -201,3 +202,24 @@ def test_solve_instances_uses_the_bundled_model_for_each_size(monkeypatch):
     assert solve_instances("sudoku", puzzles, args) == [s for _, s in pairs]
     with pytest.raises(InferenceError, match="no bundled model for 4x4 Sudoku .*bundled: sudoku9"):
         solve_instances("sudoku", [parse_sudoku(".3....2.4....1..")], args)
+
+
+def test_retries_and_extra_samples_draw_at_the_retry_temperature(monkeypatch):
+    """The first attempt samples at `temperature`; when that is 0 (argmax would mostly rebuild
+    the rejected answer), retries and extra samples use `retry_temperature`, each with its own seed."""
+    import solver.guided as guided
+
+    seen = []
+    real = guided.sample
+
+    def recording(model, tokens, frozen, opts, **kwargs):
+        seen.append((opts.temperature, opts.seed))
+        return real(model, tokens, frozen, opts, **kwargs)
+
+    monkeypatch.setattr(guided, "sample", recording)
+    pairs = known_9x9()[:1]
+    solve_guided(oracle(pairs, wrong_cell=None), CODEC, [pairs[0][0]], SampleOptions(steps=3, retry_temperature=0.7), retries=0, samples=2)
+    assert [t for t, _ in seen] == [0.0, 0.7] and seen[0][1] != seen[1][1]
+    seen.clear()
+    solve_guided(oracle(pairs), CODEC, [pairs[0][0]], SampleOptions(steps=3, temperature=0.3), retries=1, samples=2)
+    assert {t for t, _ in seen} == {0.3}  # an explicit temperature is kept throughout
