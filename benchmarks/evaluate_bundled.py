@@ -1,7 +1,8 @@
 """Measure every bundled checkpoint with `rmdm eval` and write the figures into its card.
 
     python -m benchmarks.evaluate_bundled                 # all bundled models
-    python -m benchmarks.evaluate_bundled sudoku9 --limit 200
+    python -m benchmarks.evaluate_bundled sudoku9 --limit 200   # a quick look: cards are not rewritten
+    python -m benchmarks.evaluate_bundled --reuse               # cards from results already in runs/eval/bundled
 
 For each model: held-out test sets (a data_gen test split, or a set generated with another
 seed and `--exclude` of the training data; built first when missing) and, where they exist,
@@ -37,6 +38,7 @@ class EvalSet:
     split: str = "test"
     build: list[str] = field(default_factory=list)  # `rmdm gen ...` arguments that make `data` when missing
     flags: list[str] = field(default_factory=list)  # extra `rmdm eval` flags
+    limit: int | None = None  # the first N puzzles only (a large set on CPU); the card shows the count
 
 
 def plans() -> dict[str, list[EvalSet]]:
@@ -50,14 +52,15 @@ def plans() -> dict[str, list[EvalSet]]:
             EvalSet("generated easy 9x9 (seed 11, excluding the training set up to symmetry)", "data/eval/sudoku9-easy",
                     build=["sudoku", "--size", "9", "--difficulty", "easy", "--n", "500", "--seed", "11",
                            "--split", "test=1", "--exclude", "data/sudoku9"]),
-            EvalSet("data/sudoku9 test split (held out up to symmetry; medium/hard/extreme mix)", "data/sudoku9"),
+            EvalSet("data/sudoku9 test split, first 500 (held out up to symmetry; medium/hard/extreme mix)",
+                    "data/sudoku9", limit=500),
             EvalSet("norvig_top95", str(bench / "sudoku" / "norvig_top95.txt")),
             EvalSet("norvig_hardest", str(bench / "sudoku" / "norvig_hardest.txt")),
-            EvalSet("magictour_top1465", str(bench / "sudoku" / "magictour_top1465.txt")),
+            EvalSet("magictour_top1465, first 200", str(bench / "sudoku" / "magictour_top1465.txt"), limit=200),
         ],
         "countdown3": [EvalSet("data/countdown3 test split", "data/countdown3")],
         "countdown4": [
-            EvalSet("data/countdown4 test split", "data/countdown4"),
+            EvalSet("data/countdown4 test split, first 500", "data/countdown4", limit=500),
             EvalSet("cd4_test.jsonl (public 4-number test set)", str(bench / "countdown" / "cd4_test.jsonl")),
         ],
     }
@@ -76,7 +79,7 @@ def shown(path: str) -> str:
     return path
 
 
-def evaluate(name: str, item: EvalSet, retries: str, limit: int | None) -> dict | None:
+def evaluate(name: str, item: EvalSet, retries: str, limit: int | None, reuse: bool = False) -> dict | None:
     data = Path(item.data) if Path(item.data).is_absolute() else ROOT / item.data
     if not data.exists():
         if not item.build:
@@ -86,9 +89,13 @@ def evaluate(name: str, item: EvalSet, retries: str, limit: int | None) -> dict 
     out = ROOT / "runs" / "eval" / "bundled" / f"{name}-{data.stem}"
     command = ["rmdm", "eval", "--checkpoint", name, "--data", item.data,
                "--split", item.split, "--retries", retries, "--out", str(out.relative_to(ROOT)), "--quiet", *item.flags]
+    limit = limit or item.limit
     if limit:
         command += ["--limit", str(limit)]
-    run(command)
+    if reuse and (out / "results.json").is_file():
+        print(f"reusing {out.relative_to(ROOT)}/results.json (--reuse)", file=sys.stderr)
+    else:
+        run(command)
     result = json.loads((out / "results.json").read_text())
     shown_command = " ".join(shlex.quote(shown(c)) for c in command)
     return {"model": name, "set": item.label, "command": shown_command, "rows": result["rows"],
@@ -98,7 +105,8 @@ def evaluate(name: str, item: EvalSet, retries: str, limit: int | None) -> dict 
 def card_section(results: list[dict], machine: str) -> str:
     lines = [SECTION, "", f"Measured by `python -m benchmarks.evaluate_bundled` on {machine}; one sample per puzzle,",
              "temperature 0, one cell/character committed per step (most confident first), the trained loop count.",
-             "'retries' = verifier-guided retries (remask what the verifier rejects and continue).", "",
+             "'retries' = verifier-guided retries (remask what the verifier rejects and continue, sampling",
+             "at temperature 1.0: `--retry-temperature`).", "",
              "| set | retries | solved | solve rate [95% CI] | mean NFE |", "|---|---|---|---|---|"]
     for res in results:
         for row in res["rows"]:
@@ -129,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("models", nargs="*", help="bundled checkpoint names (default: all that exist)")
     parser.add_argument("--retries", default="0,4", help="retry counts to measure (default 0,4)")
     parser.add_argument("--limit", type=int, help="first N puzzles of each set only (a quick look; cards need all)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="take a set's results from runs/eval/bundled/ when present instead of evaluating again")
     parser.add_argument("--machine", default=f"CPU ({os.cpu_count()} cores)", help="what to call this machine on the cards")
     args = parser.parse_args(argv)
     wanted = args.models or [n for n in plans() if (CHECKPOINTS / n / "config.json").is_file()]
@@ -137,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in wanted:
         if name not in plans():
             parser.error(f"{name!r} has no evaluation plan (known: {', '.join(plans())})")
-        results = [r for item in plans()[name] if (r := evaluate(name, item, args.retries, args.limit))]
+        results = [r for item in plans()[name] if (r := evaluate(name, item, args.retries, args.limit, args.reuse))]
         if not args.limit:
             write_card(name, card_section(results, args.machine))
             summary[name] = results
