@@ -96,9 +96,14 @@ def cli_args(args: argparse.Namespace) -> dict:
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
 
 
-def write_json(path: Path, data: dict, indent: int = 2) -> None:
-    """Write `data` to `path` through a temporary file, so a failed run leaves the old results whole."""
+def write_text(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file (data_gen's atomic write), so a failed run
+    leaves the old file whole."""
+    from data_gen.files import write_bytes_atomic
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=indent) + "\n")
-    tmp.replace(path)
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_json(path: Path, data: dict, indent: int = 2) -> None:
+    write_text(path, json.dumps(data, indent=indent) + "\n")

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.common import REPO as ROOT
-from benchmarks.common import default_shared, write_json
+from benchmarks.common import default_shared, write_json, write_text
 
 SHARED = default_shared()
 CHECKPOINTS = ROOT / "solver" / "checkpoints"
@@ -127,9 +127,7 @@ def write_card(name: str, section: str) -> None:
     card = CHECKPOINTS / name / "card.md"
     text = card.read_text()
     head = text.split(SECTION)[0].rstrip() + "\n\n"
-    tmp = card.with_suffix(".md.tmp")
-    tmp.write_text(head + section)
-    tmp.replace(card)
+    write_text(card, head + section)
 
 
 def main(argv: list[str] | None = None) -> int:

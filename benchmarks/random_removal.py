@@ -17,6 +17,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
+from benchmarks.common import write_text
+from data_gen.config import parse_clues
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -28,9 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     try:
-        lo, hi = (int(x) for x in args.clues.split("-"))
-    except ValueError:
-        parser.error(f"--clues must look like 23-29, got {args.clues!r}")
+        clues = parse_clues(args.clues)
+    except ValueError as err:
+        parser.error(f"--clues: {err}")
+    lo, hi = clues if isinstance(clues, tuple) else (clues, clues)
     files = sorted(args.dataset.glob(f"{args.split}-*.parquet"))
     if not files:
         parser.error(f"no {args.split}-*.parquet files in {args.dataset}")
@@ -44,11 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         grid = np.array(list(solution))
         grid[rng.choice(cells, size=cells - int(rng.integers(lo, hi + 1)), replace=False)] = "."
         lines.append("".join(grid))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".tmp")
-    tmp.write_text(f"# {len(lines)} solutions of {args.dataset} ({args.split}) with cells removed at random down to "
+    write_text(args.out, f"# {len(lines)} solutions of {args.dataset} ({args.split}) with cells removed at random down to "
                    f"{lo}-{hi} clues (numpy seed {args.seed}); solutions need not be unique\n" + "\n".join(lines) + "\n")
-    tmp.replace(args.out)
     print(f"wrote {len(lines)} puzzles to {args.out}")
     return 0
 

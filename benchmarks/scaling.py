@@ -63,7 +63,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import REPO as ROOT
-from benchmarks.common import git_commit, write_json
+from benchmarks.common import git_commit, write_json, write_text
 from benchmarks.scaling_report import ALL, machine, plot_all, report, tables
 
 
@@ -558,14 +558,6 @@ class Paths:
 
     def run_dir(self, model: ModelSpec) -> Path:
         return self.runs / model.name
-
-
-def write_text(path: Path, text: str) -> None:
-    """Through a temporary file, as common.write_json does, so an interrupted run leaves the old report whole."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
 
 
 def select(study: Study, only: str | None) -> list[ModelSpec]:
