@@ -157,7 +157,8 @@ def _run(args: argparse.Namespace) -> int:
     try:
         rows = evaluate(
             loaded, data, settings, batch_size=args.batch_size, temperature=args.temperature,
-            retry_temperature=args.retry_temperature, seed=args.seed, adaptive_threshold=args.adaptive_threshold, progress=bar.update if bar is not None else None,
+            retry_temperature=args.retry_temperature, seed=args.seed, adaptive_threshold=args.adaptive_threshold,
+            progress=bar.update if bar is not None else None,
         )
     finally:
         if bar is not None:

@@ -205,9 +205,10 @@ def solve_guided(
             if rows.numel() == 0:
                 break
             started = time.perf_counter()
-            opts = options.model_copy(update={"seed": options.seed + s * SEED_STRIDE + r})
+            update: dict[str, Any] = {"seed": options.seed + s * SEED_STRIDE + r}
             if (s, r) != (0, 0) and options.temperature == 0:
-                opts = opts.model_copy(update={"temperature": options.retry_temperature})
+                update["temperature"] = options.retry_temperature
+            opts = options.model_copy(update=update)
             result = sample(model, tokens, frozen[rows], opts, mask_id=codec.mask_id, retry=attempt_index)
             valid = check_batch(codec, [task_inputs[i] for i in rows.tolist()], result.tokens.cpu())
             keep = []

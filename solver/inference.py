@@ -83,12 +83,13 @@ def options_from_args(args: Any) -> tuple[SampleOptions, int, int]:
     if isinstance(args, SampleOptions):
         return args, 0, 1
     get = lambda name, default=None: getattr(args, name, default)  # noqa: E731
+    retry = get("retry_temperature")
     options = SampleOptions(
         steps=get("steps") or None,
         loops=get("loops") or None,
         policy=get("policy") or "top_prob",
         temperature=float(get("temperature") or 0.0),
-        retry_temperature=float(1.0 if get("retry_temperature") is None else get("retry_temperature")),
+        **({"retry_temperature": float(retry)} if retry is not None else {}),
         adaptive=bool(get("adaptive", False)),
         seed=int(get("seed") or 0),
     )

@@ -218,7 +218,7 @@ def test_retries_and_extra_samples_draw_at_the_retry_temperature(monkeypatch):
 
     monkeypatch.setattr(guided, "sample", recording)
     pairs = known_9x9()[:1]
-    solve_guided(oracle(pairs, wrong_cell=None), CODEC, [pairs[0][0]], SampleOptions(steps=3, retry_temperature=0.7), retries=0, samples=2)
+    solve_guided(oracle(pairs), CODEC, [pairs[0][0]], SampleOptions(steps=3, retry_temperature=0.7), retries=0, samples=2)
     assert [t for t, _ in seen] == [0.0, 0.7] and seen[0][1] != seen[1][1]
     seen.clear()
     solve_guided(oracle(pairs), CODEC, [pairs[0][0]], SampleOptions(steps=3, temperature=0.3), retries=1, samples=2)
