@@ -9,8 +9,8 @@ step on. Those positions are remasked and the sampler continues from the rest, u
 
 Only the first attempt samples at `options.temperature`; when that is 0 (argmax), retries and
 extra samples draw with Gumbel noise at `options.retry_temperature` instead: from the same
-context an argmax retry mostly rebuilds the rejected answer (countdown3 test split, 200
-instances, 8 retries: 7 -> 7 solved at temperature 0, 7 -> 29 at 1.0).
+context an argmax retry mostly rebuilds the rejected answer (bundled countdown3, first 200 of
+its test split, 8 retries: 7 -> 7 solved at temperature 0, 7 -> 25 at 1.0; docs/RESULTS.md).
 
     outcomes = solve_guided(model, codec, puzzles, SampleOptions(steps=8), retries=2, samples=1)
 """
