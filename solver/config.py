@@ -121,6 +121,21 @@ def validation_message(err: ValidationError) -> str:
     return f"{where + ': ' if where else ''}{msg}{shown}{more}"
 
 
+# Fields a resumed run may change (--resume with --set): where and how fast it runs, never what
+# it learns, so the checkpoint it continues from stays the same model and optimiser.
+RESUME_OVERRIDES = ("train.threads", "train.num_workers", "train.accelerator", "train.devices", "train.strategy",
+                    "train.precision", "train.compile", "train.deterministic", "train.val_every", "train.log_every")
+
+
+def check_resume_overrides(overrides: list[str]) -> None:
+    """ConfigError unless every `KEY=VALUE` names a field in RESUME_OVERRIDES."""
+    for item in overrides:
+        key = item.partition("=")[0].strip()
+        if key not in RESUME_OVERRIDES:
+            raise ConfigError(f"--set {item!r}: a resumed run continues with its saved config; only "
+                              f"{', '.join(RESUME_OVERRIDES)} may change (--max-steps N trains it longer)")
+
+
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     """`section.key=value` strings onto a copy of a raw config dict (values parsed as YAML)."""
     raw = copy.deepcopy(raw)

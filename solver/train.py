@@ -6,7 +6,8 @@
 
 A run directory holds run_config.json (the validated config and where the data was),
 checkpoints/ (Lightning .ckpt files, for resuming only), logs/ (CSV, and TensorBoard when
-installed) and export/ (model.safetensors + config.json + card.md: what `solver.load` reads).
+installed; the k-th resume writes its CSV to logs/resume-k/, so earlier sessions' metrics stay)
+and export/ (model.safetensors + config.json + card.md: what `solver.load` reads).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 
 import torch
 
-from .config import ConfigError, RunConfig
+from .config import ConfigError, RunConfig, apply_overrides, check_resume_overrides, load_run_config
 
 RUN_DIR_ENV = "RMDM_TRAIN_RUN_DIR"
 
@@ -218,7 +219,9 @@ def progress_bar() -> Any:
 
 
 def build_trainer(config: RunConfig, run_dir: Path, max_minutes: float | None, progress: bool,
-                  logger: bool = True) -> Any:
+                  logger: bool = True, session: int = 0) -> Any:
+    """`session`: 0 for a fresh run, k for its k-th resume (the CSV logger's folder: Lightning's
+    CSVLogger would otherwise delete the metrics.csv an earlier session wrote)."""
     import lightning as L
     from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint, Timer
 
@@ -235,7 +238,7 @@ def build_trainer(config: RunConfig, run_dir: Path, max_minutes: float | None, p
     if logger:
         from lightning.pytorch.loggers import CSVLogger
 
-        loggers.append(CSVLogger(run_dir, name="logs", version=""))
+        loggers.append(CSVLogger(run_dir, name="logs", version=f"resume-{session}" if session else ""))
         try:
             import tensorboard  # noqa: F401
             from lightning.pytorch.loggers import TensorBoardLogger
@@ -277,8 +280,10 @@ class Run:
 
 
 def plan_run(config: RunConfig | None, resume: str | Path | None, out: str | Path | None,
-             data_dir: str | Path | None, max_steps: int | None, preset: str) -> Run:
-    """Everything the arguments say, checked before any data generation or heavy import."""
+             data_dir: str | Path | None, max_steps: int | None, preset: str,
+             overrides: list[str] | None = None) -> Run:
+    """Everything the arguments say, checked before any data generation or heavy import.
+    `overrides` (KEY=VALUE, RESUME_OVERRIDES only) change a resumed run's hardware fields."""
     if max_steps is not None and max_steps <= 0:
         raise ConfigError(f"max_steps must be positive, got {max_steps}")
     launched, saved, last = process_rank() > 0, {}, None
@@ -289,6 +294,9 @@ def plan_run(config: RunConfig | None, resume: str | Path | None, out: str | Pat
             raise ConfigError(f"{last}: no checkpoint to resume from")
         saved = read_run_config(run_dir)
         config, preset = saved["config"], saved.get("preset", preset)
+        if overrides:
+            check_resume_overrides(overrides)
+            config = load_run_config(raw=apply_overrides(config.model_dump(mode="json"), overrides))
         data_dir = data_dir or saved.get("data_dir")
     elif config is None:
         raise ConfigError("no config: pass a RunConfig (or resume a run directory)")
@@ -329,17 +337,19 @@ def record_run(run: Run, command: str) -> None:
 def train(config: RunConfig | None, *, data_dir: str | Path | None = None, out: str | Path | None = None,
           max_minutes: float | None = None, resume: str | Path | None = None, export_dir: str | Path | None = None,
           max_steps: int | None = None, preset: str = "custom", command: str | None = None, progress: bool = True,
-          logger: bool = True) -> TrainResult:
+          logger: bool = True, overrides: list[str] | None = None) -> TrainResult:
     """Run one training (or resume one) and export a checkpoint directory; see the module docstring.
 
     `max_steps` overrides train.max_steps; with `resume` it is how a finished run trains longer
-    (the warmup/cosine schedule is recomputed for the new total, and run_config.json records it).
+    (the warmup/cosine schedule is recomputed for the new total, and run_config.json records it);
+    `overrides` change a resumed run's hardware fields (config.RESUME_OVERRIDES), e.g.
+    ["train.threads=2"] or ["train.accelerator=gpu"].
     """
     started = time.time()
     if command is None:  # the rmdm command line, or a note that Python called this
         from_cli = sys.argv[1:2] == ["train"]
         command = "rmdm " + shlex.join(sys.argv[1:]) if from_cli else "# solver.train.train() from Python"
-    run = plan_run(config, resume, out, data_dir, max_steps, preset)
+    run = plan_run(config, resume, out, data_dir, max_steps, preset, overrides)
     config = run.config
 
     import lightning as L
@@ -363,7 +373,8 @@ def train(config: RunConfig | None, *, data_dir: str | Path | None = None, out: 
     record_run(run, command)
     module = SolverModule(model_config(config, codec), config.loss.model_dump(mode="json"),
                           config.train.model_dump(mode="json"), codec.to_config())
-    trainer = build_trainer(config, run.run_dir, max_minutes, progress, logger)
+    session = len(run.saved["resumes"]) if run.last is not None else 0
+    trainer = build_trainer(config, run.run_dir, max_minutes, progress, logger, session)
     if use_compile(config, "gpu" if on_cuda(trainer) else "cpu"):
         module.compile_net()
     elif config.train.compile:

@@ -4,6 +4,7 @@
     rmdm train --config sudoku9-tiny-cpu --set model.loops=4 --set train.max_steps=2000 --max-minutes 20
     rmdm train --resume runs/sudoku4-20261123-120000
     rmdm train --resume runs/sudoku4-20261123-120000 --max-steps 3000   # train a finished run longer
+    rmdm train --resume runs/sudoku4-20261123-120000 --set train.threads=2   # resume on other hardware
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--config", help="a preset file or name (configs/<name>.yaml), e.g. sudoku4-cpu")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config field, e.g. --set model.loops=4 (repeatable; values read as YAML)")
+                        help="override a config field, e.g. --set model.loops=4 (repeatable; values read as YAML); with "
+                             "--resume only hardware fields such as train.threads or train.accelerator")
     parser.add_argument("--data", help="a data_gen output directory (overrides data.dir / data.spec)")
     parser.add_argument("--out", help="a fresh run directory (default: runs/<preset>-<time>)")
     parser.add_argument("--max-minutes", type=float,
@@ -37,13 +39,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .config import ConfigError, load_run_config, resolve_config_path
+    from .config import ConfigError, check_resume_overrides, load_run_config, resolve_config_path
 
     try:  # everything the command line says is checked before the heavy imports and any work
         if args.resume:
-            if args.config or args.overrides:
-                raise ConfigError("--resume continues with the run's saved config: drop --config/--set "
+            if args.config:
+                raise ConfigError("--resume continues with the run's saved config: drop --config "
                                   "(--max-steps N trains it longer)")
+            check_resume_overrides(args.overrides)
             config, preset = None, None
         else:
             path = resolve_config_path(args.config) if args.config else None
@@ -63,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = train(config, data_dir=args.data, out=args.out, max_minutes=args.max_minutes, resume=args.resume,
                        export_dir=args.export, max_steps=args.max_steps, preset=preset or "custom",
+                       overrides=args.overrides if args.resume else None,
                        progress=not args.no_progress)
     except (ConfigError, FileNotFoundError) as err:
         return error(err, 2)

@@ -5,6 +5,7 @@ part of train when there is no val split, and Lightning's noise is filtered (oth
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import warnings
@@ -77,14 +78,16 @@ def test_export_loads_back_with_identical_logits(overfit):
 
 
 def test_resume_continues_the_global_step_to_a_higher_max_steps(overfit):
-    _, first = overfit
-    result = train(None, resume=first.run_dir, max_steps=OVERFIT_STEPS + 20, progress=False, logger=False)
+    config, first = overfit
+    result = train(None, resume=first.run_dir, max_steps=OVERFIT_STEPS + 20, progress=False, logger=False,
+                   overrides=["train.threads=2"])  # hardware fields may change on resume
     assert result.steps == OVERFIT_STEPS + 20  # 20 more, not 420 from scratch
     assert result.solve_rate == 1.0  # a fresh model cannot solve anything after 20 steps: it continued
     state = torch.load(result.run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     assert state["global_step"] == OVERFIT_STEPS + 20
     saved = json.loads((result.run_dir / "run_config.json").read_text())
     assert saved["config"]["train"]["max_steps"] == OVERFIT_STEPS + 20 and len(saved["resumes"]) == 1
+    assert saved["config"]["train"]["threads"] == 2 and saved["config"]["model"] == config.model.model_dump(mode="json")
     assert load(result.export_dir).config["trained"]["steps"] == OVERFIT_STEPS + 20
 
 
@@ -145,3 +148,16 @@ def test_quiet_lightning_drops_the_tip_and_leafspec_warning_only(tmp_path):
     assert "a real warning" in [str(w.message) for w in caught]
     assert not any("litlogger" in line for line in records)
     assert any(line.startswith("GPU available") for line in records)  # other info stays
+
+
+def test_a_resume_keeps_the_earlier_sessions_metrics(sudoku8, tmp_path):
+    config = tiny_config(train={"max_steps": 4, "val_every": 2, "log_every": 1, "solve_puzzles": 0,
+                                "final_solve_puzzles": 0})
+    first = train(config, data_dir=sudoku8, out=tmp_path / "run", progress=False)
+    logs = first.run_dir / "logs"
+    before = (logs / "metrics.csv").read_text()
+    train(None, resume=first.run_dir, max_steps=6, progress=False)
+    assert (logs / "metrics.csv").read_text() == before  # Lightning's CSVLogger would have deleted it
+    with open(logs / "resume-1" / "metrics.csv", newline="") as handle:
+        steps = {int(row["step"]) for row in csv.DictReader(handle)}
+    assert 5 in steps and 1 not in steps  # the resumed session's steps only

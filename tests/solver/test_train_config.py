@@ -142,7 +142,8 @@ def rmdm_train(capsys):
     (["--set", "model.loops=2"], "no config: pass --config"),
     (["--config", "sudoku4-cpu", "--max-minutes", "0"], "--max-minutes must be positive"),
     (["--config", "sudoku4-cpu", "--max-steps", "-1"], "--max-steps must be positive"),
-    (["--resume", "runs/x", "--set", "model.loops=2"], "--resume continues with the run's saved config"),
+    (["--resume", "runs/x", "--config", "sudoku4-cpu"], "--resume continues with the run's saved config"),
+    (["--resume", "runs/x", "--set", "model.loops=2"], "a resumed run continues with its saved config; only train.threads"),
     (["--config", "sudoku4-cpu", "--set", "data.spec.size=5"], "data.spec: no standard box layout"),
     (["--config", "sudoku4-cpu", "--set", "data.spec.bogus=5"], "data.spec: bogus"),
 ])
