@@ -94,7 +94,7 @@ def _model_controls(max_steps: int, limits: Limits) -> list[gr.components.Compon
             policy = gr.Dropdown(list(POLICIES), value="top_prob", label="Unmasking policy", info="which masked positions to commit first")
             retries = gr.Slider(0, limits.max_retries, value=0, step=1, label="Verifier-guided retries", info="remask broken cells, go on")
         with gr.Row():
-            adaptive = gr.Checkbox(False, label="Adaptive loops", info="stop looping once the state settles")
+            adaptive = gr.Checkbox(False, label="Adaptive loops", info="stop a step's loops once the predictions stop changing (at most the loops set, else as trained)")
             seed = gr.Number(0, precision=0, label="Seed", minimum=0, maximum=2**31 - 1)
     return [steps, loops, adaptive, policy, retries, seed]
 

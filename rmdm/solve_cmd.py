@@ -62,7 +62,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     model.add_argument("--steps", type=int, metavar="K", help="denoising steps (default: one position per step)")
     model.add_argument("--loops", type=int, metavar="L", help="core loops per step (default: as trained)")
     model.add_argument("--policy", choices=POLICIES, default="top_prob", help="unmasking order (default %(default)s)")
-    model.add_argument("--adaptive", action="store_true", help="stop looping when the hidden state settles")
+    model.add_argument("--adaptive", action="store_true", help="adaptive loops: stop a step's loops once the predictions stop changing (at most --loops, else as trained)")
     model.add_argument("--retries", type=int, default=0, metavar="R", help="verifier-guided retries (default 0)")
     model.add_argument("--samples", type=int, default=1, metavar="N", help="samples per puzzle, best kept (default 1)")
     model.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default 0: greedy)")

@@ -42,7 +42,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--policy", default="top_prob", metavar="LIST", help=f"unmasking policies: {', '.join(POLICIES)} (default: top_prob)")
     p.add_argument("--retries", default="0", metavar="LIST", help="verifier-guided retries, e.g. 0,1,4 (default: 0)")
     p.add_argument("--samples", type=int, default=1, metavar="N", help="best-of-N samples per puzzle (default: 1)")
-    p.add_argument("--adaptive", action="store_true", help="adaptive loops: stop a step's loops when the hidden state settles")
+    p.add_argument("--adaptive", action="store_true", help="adaptive loops: stop a step's loops once the predictions stop changing (--adaptive-on); --loops is the cap")
+    p.add_argument("--adaptive-on", choices=("hidden", "predictions"), default=None,
+                   help="what must settle: the hidden state's relative change, or the share of masked positions whose "
+                        "prediction changed between loops (default: the sampler's)")
     p.add_argument("--adaptive-threshold", type=float, default=None, metavar="X", help="relative change that counts as settled (default: the sampler's)")
     p.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default: 0, argmax)")
     p.add_argument("--retry-temperature", type=float, default=1.0, metavar="T",
@@ -158,7 +161,7 @@ def _run(args: argparse.Namespace) -> int:
         rows = evaluate(
             loaded, data, settings, batch_size=args.batch_size, temperature=args.temperature,
             retry_temperature=args.retry_temperature, seed=args.seed, adaptive_threshold=args.adaptive_threshold,
-            progress=bar.update if bar is not None else None,
+            adaptive_on=args.adaptive_on, progress=bar.update if bar is not None else None,
         )
     finally:
         if bar is not None:
@@ -183,6 +186,7 @@ def _run(args: argparse.Namespace) -> int:
         "retry_temperature": args.retry_temperature,
         "seed": args.seed,
         "adaptive_threshold": args.adaptive_threshold,
+        "adaptive_on": args.adaptive_on,
         "wall_seconds": wall,
         "versions": _versions(),
     }

@@ -317,6 +317,7 @@ def evaluate(
     retry_temperature: float | None = None,
     seed: int = 0,
     adaptive_threshold: float | None = None,
+    adaptive_on: str | None = None,
     progress: Callable[[int], None] | None = None,
     on_row: Callable[[EvalRow], None] | None = None,
 ) -> list[EvalRow]:
@@ -340,6 +341,7 @@ def evaluate(
             adaptive=run.adaptive,
             seed=seed,
             **({"adaptive_threshold": adaptive_threshold} if adaptive_threshold is not None else {}),
+            **({"adaptive_on": adaptive_on} if adaptive_on is not None else {}),
         )
         timings: list[tuple[int, int, float]] = []
         outcomes = solve_batches(

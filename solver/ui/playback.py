@@ -60,8 +60,8 @@ class Limits:
         cap = self.loop_cap(loaded)
         if settings.loops > cap:
             return f"This model runs at most {cap} loops per step."
-        loops = cap if settings.adaptive and not settings.loops else self.loops_for(settings, loaded)
-        passes = steps * loops * (settings.retries + 1)  # adaptive: counted at its loop cap
+        loops = self.loops_for(settings, loaded)
+        passes = steps * loops * (settings.retries + 1)  # adaptive: counted at its loop cap, the same
         if passes > self.max_passes:
             return (
                 f"That is {steps} steps x {loops} loops x {settings.retries + 1} attempts = {passes} passes, "
@@ -76,7 +76,7 @@ class Limits:
 
     @staticmethod
     def loops_for(settings: SolveSettings, loaded: Any) -> int:
-        """Loops per step of a fixed-loop run: as asked, else as trained."""
+        """Loops per step of a fixed-loop run, or the cap of an adaptive one: as asked, else as trained."""
         return settings.loops or int(getattr(loaded.model.config, "loops", 1) or 1)
 
 

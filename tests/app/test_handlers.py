@@ -221,11 +221,11 @@ def test_limits_bound_the_work_of_one_request():
     assert "more than the 50" in limits.check(SolveSettings(steps=51), 50, _Loaded)
     assert "policy" in limits.check(SolveSettings(policy="guess"), 50, _Loaded)
     assert "negative" in limits.check(SolveSettings(steps=-1), 50, _Loaded)
-    # adaptive loops are bounded by the model's loop cap, not its trained count
+    # adaptive loops are capped as fixed ones are: the loops asked for, else the trained count
     tight = Limits(max_passes=300)
     assert tight.check(SolveSettings(), 50, _Loaded) is None  # 50 x 4
-    assert "50 steps x 8 loops" in tight.check(SolveSettings(adaptive=True), 50, _Loaded)
-    assert tight.check(SolveSettings(adaptive=True, loops=4), 50, _Loaded) is None
+    assert tight.check(SolveSettings(adaptive=True), 50, _Loaded) is None
+    assert "50 steps x 8 loops" in tight.check(SolveSettings(adaptive=True, loops=8), 50, _Loaded)
 
 
 # ---------------------------------------------------------------- rendering and examples

@@ -186,3 +186,14 @@ def test_eval_missing_checkpoint_exits_2(tmp_path, capsys):
 def test_eval_unusable_device_exits_2(tmp_path, capsys):
     code, err = run_cli(capsys, "--checkpoint", "sudoku9", "--data", str(write_sudoku_dir(tmp_path)), "--device", "gpu")
     assert code == 2 and err.count("\n") == 1 and "unknown device 'gpu'" in err
+
+
+def test_adaptive_on_reaches_the_sampler(tmp_path):
+    data = load_eval_data(write_sudoku_dir(tmp_path))
+    loaded = SimpleNamespace(model=oracle(known_9x9()), codec=CODEC, name="oracle")
+    settings = sweep([2], [4], adaptive=True)
+    never = evaluate(loaded, data, settings, adaptive_threshold=0.0)[0]  # nothing counts as settled: the cap
+    assert never.loops_per_step == 4
+    # the oracle's predictions never change between loops: settled at the second loop's readout
+    settled = evaluate(loaded, data, settings, adaptive_on="predictions", adaptive_threshold=0.5)[0]
+    assert settled.loops_per_step == 2 and settled.mean_nfe < never.mean_nfe

@@ -147,13 +147,21 @@ def test_adaptive_loops_never_exceed_the_cap(on, cap):
 
 
 def test_adaptive_loops_stop_when_the_state_settles():
-    model, _, _, result = run(adaptive=True, adaptive_threshold=0.1, steps=3)
+    model, _, _, result = run(adaptive=True, adaptive_on="hidden", adaptive_threshold=0.1, max_loops=8, steps=3)
     assert max(model.loop_indices) < model.config.max_loops - 1
     assert all(1 <= used < model.config.max_loops for used in result.loops_used)
-    model, _, _, result = run(adaptive=True, adaptive_on="predictions", adaptive_threshold=0.01, steps=3)
+    model, _, _, result = run(adaptive=True, max_loops=8, steps=3)  # the default: predictions, 0.01
     assert all(used == 2 for used in result.loops_used)  # the argmax is right from loop 1: stop at loop 2
-    model, _, _, result = run(adaptive=True, adaptive_threshold=0.1, min_loops=6, steps=3)
+    model, _, _, result = run(adaptive=True, adaptive_on="hidden", adaptive_threshold=0.1, min_loops=6, max_loops=8,
+                              steps=3)
     assert all(used >= 6 for used in result.loops_used)
+
+
+def test_adaptive_loops_stop_at_the_trained_count_unless_told():
+    model, _, _, result = run(adaptive=True, adaptive_threshold=0.0, steps=3)  # never settles
+    assert max(model.loop_indices) == model.config.loops - 1  # not config.max_loops: beyond training diverges
+    model, _, _, result = run(adaptive=True, adaptive_threshold=0.0, loops=5, steps=3)
+    assert max(model.loop_indices) == 4
 
 
 def test_time_conditioning_sees_the_masked_fraction():
