@@ -131,7 +131,9 @@ class Study:
     q2_steps: tuple[int | None, ...]
     q2_loops: tuple[int, ...]
     q3_loops: tuple[int, ...]  # inference loops tried on the question-3 looped models (steps=all)
-    q4_thresholds: tuple[float, ...]  # adaptive-loop thresholds (relative change of the hidden state)
+    # adaptive loops: (what must settle, threshold): "hidden" = relative change of the hidden state,
+    # "predictions" = share of masked positions whose argmax changed between loops
+    q4_adaptive: tuple[tuple[str, float], ...]
     jobs: int
     device: str  # evaluation device ("cpu", "auto")
     eval_batch: int
@@ -162,6 +164,10 @@ def _quiet_training(val_every: int, threads: int | None) -> tuple[str, ...]:
     return out + ((f"train.threads={threads}",) if threads else ())
 
 
+Q4_ADAPTIVE = (("hidden", 0.01), ("hidden", 0.25), ("hidden", 0.5), ("hidden", 1.0),
+               ("predictions", 0.01), ("predictions", 0.05))
+
+
 def cpu_study() -> Study:
     cpu_note = ("0.04 s + 0.06 s per layer evaluation per training step at d=128 on one thread (the sudoku6-cpu "
                 "preset's ~0.25-0.5 s steps at 6 layer evaluations; countdown3-cpu's 2000 steps in 12.3 min)")
@@ -174,7 +180,7 @@ def cpu_study() -> Study:
     return Study("cpu", {"sudoku6": sudoku, "countdown3": countdown},
                  family("sudoku6", 128, (192, 256)) + family("countdown3", 128, (), deep=False, q3=False),
                  q2_steps=(1, 2, 4, 8, 16, ALL), q2_loops=(1, 2, 4), q3_loops=(1, 2, 4, 8),
-                 q4_thresholds=(0.01, 0.25, 0.5, 1.0), jobs=2, device="cpu", eval_batch=64, eval_threads=1,
+                 q4_adaptive=Q4_ADAPTIVE, jobs=2, device="cpu", eval_batch=64, eval_threads=1,
                  logs=True, timing_note=cpu_note)
 
 
@@ -191,7 +197,7 @@ def gpu_study() -> Study:
     models = family("sudoku9", 256, (384, 512)) + family("countdown4", 256, (384,), q3=False)
     return Study("gpu", {"sudoku9": sudoku, "countdown4": countdown}, models,
                  q2_steps=(1, 2, 4, 8, 16, 32, ALL), q2_loops=(1, 2, 4), q3_loops=(1, 2, 4, 8),
-                 q4_thresholds=(0.01, 0.25, 0.5, 1.0), jobs=2, device="auto", eval_batch=256, eval_threads=None,
+                 q4_adaptive=Q4_ADAPTIVE, jobs=2, device="auto", eval_batch=256, eval_threads=None,
                  logs=True, timing_note=note)
 
 
@@ -208,7 +214,7 @@ def smoke_study() -> Study:
               ModelSpec("sudoku4", 32, 1, 1, 1, 2, uniform=True, questions=("q3", "q4")),
               ModelSpec("countdown3", 32, 0, 1, 0, 1, questions=("q1",)))
     return Study("smoke", {"sudoku4": sudoku, "countdown3": countdown}, models, q2_steps=(1, ALL), q2_loops=(1, 2),
-                 q3_loops=(1, 2), q4_thresholds=(0.5,), jobs=1, device="cpu", eval_batch=64, eval_threads=1,
+                 q3_loops=(1, 2), q4_adaptive=(("hidden", 0.5), ("predictions", 0.01)), jobs=1, device="cpu", eval_batch=64, eval_threads=1,
                  logs=False, timing_note="tiny", gen_workers=1)
 
 
@@ -360,6 +366,7 @@ class EvalJob:
     threads: int | None
     adaptive: bool = False
     threshold: float | None = None
+    adaptive_on: str = "hidden"
 
     @property
     def label(self) -> str:
@@ -376,7 +383,9 @@ class EvalJob:
             return None
         return {"steps": list(self.steps), "loops": list(self.loops), "adaptive": self.adaptive,
                 "threshold": self.threshold, "data": str(self.data_dir.resolve()), "split": "test",
-                "limit": self.limit, "seed": 0, "weights_sha256": json.loads(export.read_text()).get("weights_sha256")}
+                "limit": self.limit, "seed": 0, "weights_sha256": json.loads(export.read_text()).get("weights_sha256"),
+                # "hidden" results predate the field: their cached key stays valid
+                **({"adaptive_on": self.adaptive_on} if self.adaptive_on != "hidden" else {})}
 
     def cached(self) -> dict[str, Any] | None:
         path = self.out / "results.json"
@@ -396,7 +405,7 @@ class EvalJob:
         args = ["rmdm", "eval", "--checkpoint", shown(self.run_dir / "export"), "--data", shown(self.data_dir),
                 "--split", "test", "--limit", str(self.limit), "--steps", text(self.steps), "--loops", text(self.loops)]
         if self.adaptive:
-            args += ["--adaptive", "--adaptive-threshold", str(self.threshold)]
+            args += ["--adaptive", "--adaptive-on", self.adaptive_on, "--adaptive-threshold", str(self.threshold)]
         return shlex.join(args + ["--seed", "0", "--batch-size", str(self.batch_size), "--out", shown(self.out), "--quiet"])
 
     def run(self) -> str:
@@ -413,7 +422,7 @@ class EvalJob:
         loaded = load(self.run_dir / "export", device=device)
         started = time.perf_counter()
         rows = evaluate(loaded, data, sweep(self.steps, self.loops, adaptive=self.adaptive), batch_size=self.batch_size,
-                        seed=0, adaptive_threshold=self.threshold)
+                        seed=0, adaptive_threshold=self.threshold, adaptive_on=self.adaptive_on)
         meta = {"key": self.key(), "command": self.command(), "device": device, "puzzles": len(data.inputs),
                 "wall_seconds": time.perf_counter() - started}
         write_results(rows, self.out, meta)
@@ -431,9 +440,14 @@ def eval_jobs(study: Study, model: ModelSpec, run_dir: Path, data_dir: Path) -> 
     if "q3" in model.questions and model.loops > 1:
         jobs.append(make("q3", (ALL,), study.q3_loops))
     if "q4" in model.questions:
-        jobs += [make(f"q4-adaptive-{t:g}", (ALL,), (model.loops,), adaptive=True, threshold=t)
-                 for t in study.q4_thresholds]
+        jobs += [make(f"q4-{q4_name(on)}-{t:g}", (ALL,), (model.loops,), adaptive=True, threshold=t, adaptive_on=on)
+                 for on, t in study.q4_adaptive]
     return jobs
+
+
+def q4_name(on: str) -> str:
+    """A question-4 evaluation's folder prefix: "adaptive" for the hidden-state criterion (the first one)."""
+    return "adaptive" if on == "hidden" else on
 
 
 def _run_job(job: TrainJob | EvalJob) -> str:
@@ -528,7 +542,8 @@ def collect(study: Study, models: Sequence[ModelSpec], paths: Paths) -> list[dic
         for job in eval_jobs(study, model, run_dir, data_dir):
             result = job.cached()
             if result is not None:
-                rows = [{**row, "adaptive_threshold": job.threshold} for row in result["rows"]]
+                rows = [{**row, "adaptive_threshold": job.threshold, "adaptive_on": job.adaptive_on}
+                        for row in result["rows"]]
                 record["evals"][job.name] = {"command": job.command(), "device": result.get("device"), "rows": rows}
         out.append(record)
     return out

@@ -23,11 +23,11 @@ Table = tuple[list[str], list[list[str]]]
 
 
 def find(record: dict[str, Any], steps: int | None, loops: int, adaptive: bool = False,
-         threshold: float | None = None) -> dict[str, Any] | None:
+         threshold: float | None = None, on: str = "hidden") -> dict[str, Any] | None:
     for evaluation in record["evals"].values():
         for row in evaluation["rows"]:
             if (row["steps"], row["loops"], row["adaptive"]) == (steps, loops, adaptive) and \
-                    (not adaptive or row["adaptive_threshold"] == threshold):
+                    (not adaptive or (row["adaptive_threshold"], row.get("adaptive_on", "hidden")) == (threshold, on)):
                 return row
     return None
 
@@ -110,15 +110,15 @@ def q3_table(records: list[dict[str, Any]], study: Study) -> Table:
 
 
 def q4_table(records: list[dict[str, Any]], study: Study) -> Table:
-    columns = ["task", "model", "loop cap", "threshold", "solve rate [95% CI]", "NFE", "loops/step",
+    columns = ["task", "model", "loop cap", "settles on", "threshold", "solve rate [95% CI]", "NFE", "loops/step",
                "fixed loops: solve rate", "fixed: NFE", "solve rate change (points)", "NFE saved", "within fixed CI"]
     rows = []
     for r in (r for r in records if "q4" in r["questions"]):
         fixed = find(r, ALL, r["loops"])
-        for threshold in study.q4_thresholds:
-            row = find(r, ALL, r["loops"], adaptive=True, threshold=threshold)
+        for on, threshold in study.q4_adaptive:
+            row = find(r, ALL, r["loops"], adaptive=True, threshold=threshold, on=on)
             both = row is not None and fixed is not None
-            rows.append([r["task"], r["name"], str(r["loops"]), f"{threshold:g}", rate(row),
+            rows.append([r["task"], r["name"], str(r["loops"]), on, f"{threshold:g}", rate(row),
                          num(row and row["mean_nfe"], "{:.1f}"), num(row and row["loops_per_step"], "{:.2f}"),
                          rate(fixed), num(fixed and fixed["mean_nfe"], "{:.1f}"),
                          f"{100 * (row['solve_rate'] - fixed['solve_rate']):+.1f}" if both else "—",
@@ -220,9 +220,10 @@ def plot_all(records: list[dict[str, Any]], study: Study, out_dir: Path) -> list
             for r in q4:
                 fixed = find(r, ALL, r["loops"])
                 color = _series(axes[0], [(fixed["mean_nfe"], fixed)] if fixed else [], f"{r['name']} fixed")
-                rows = [find(r, ALL, r["loops"], True, t) for t in study.q4_thresholds]
-                _series(axes[0], [(row["mean_nfe"], row) for row in rows if row], f"{r['name']} adaptive", marker="x",
-                        color=color)
+                for on, marker in (("hidden", "x"), ("predictions", "+")):
+                    rows = [find(r, ALL, r["loops"], True, t, on) for o, t in study.q4_adaptive if o == on]
+                    _series(axes[0], [(row["mean_nfe"], row) for row in rows if row], f"{r['name']} adaptive ({on})",
+                            marker=marker, color=color)
             paths.append(_save(fig, axes, out_dir / f"q4-{task}-adaptive.png"))
     return paths
 
@@ -255,8 +256,10 @@ def tables(records: list[dict[str, Any]], study: Study) -> list[tuple[str, str, 
          "models here drew their loop count from 1..L in training, so fewer loops at inference are in distribution.",
          q3_table(records, study)),
         ("q4", "4. Adaptive loops vs fixed loops",
-         "steps=all; the sampler stops a row's loops once its hidden state changes by less than the threshold "
-         "(relative norm between successive loops); the cap is the trained loop count.", q4_table(records, study)),
+         "steps=all; the sampler stops a row's loops once what it watches settles: 'hidden' = the hidden state "
+         "changes by less than the threshold (relative norm between successive loops), 'predictions' = fewer than "
+         "that share of the masked positions change their argmax between loops (a readout after every loop, "
+         "counted in NFE); the cap is the trained loop count.", q4_table(records, study)),
     ]
 
 

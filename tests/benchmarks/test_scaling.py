@@ -20,7 +20,7 @@ def test_smoke_study_reports_every_model_and_a_rerun_skips_finished_work(tmp_pat
     assert scaling.main(args) == 0
     first = capsys.readouterr().out
     names = [m.name for m in scaling.smoke_study().models]
-    assert "4 models trained, 9 evaluations run, 0 done before" in first
+    assert "4 models trained, 11 evaluations run, 0 done before" in first
 
     results = tmp_path / "results"
     payload = json.loads((results / "scaling-smoke.json").read_text())
@@ -32,6 +32,8 @@ def test_smoke_study_reports_every_model_and_a_rerun_skips_finished_work(tmp_pat
     looped = next(m for m in payload["models"] if m["name"] == "sudoku4-d32-0.1.0-L2")
     assert len(looped["evals"]["q2"]["rows"]) == 4  # steps {1, all} x loops {1, 2}
     assert looped["evals"]["q4-adaptive-0.5"]["rows"][0]["adaptive"] is True
+    predictions = looped["evals"]["q4-predictions-0.01"]
+    assert predictions["rows"][0]["adaptive_on"] == "predictions" and "--adaptive-on predictions" in predictions["command"]
 
     report = (results / "scaling-smoke.md").read_text()
     for heading in ("## 1. ", "## 2. ", "## 2b. ", "## 3. ", "## 4. "):
@@ -48,10 +50,10 @@ def test_smoke_study_reports_every_model_and_a_rerun_skips_finished_work(tmp_pat
     runs = tmp_path / "runs" / "smoke"
     stamps = {p: p.stat().st_mtime_ns for p in runs.glob("*/export/model.safetensors")}
     stamps |= {p: p.stat().st_mtime_ns for p in runs.glob("*/eval/*/results.json")}
-    assert len(stamps) == 4 + 9
+    assert len(stamps) == 4 + 11
     assert scaling.main(args) == 0
     second = capsys.readouterr().out
-    assert "0 models trained, 0 evaluations run, 13 done before" in second and "start " not in second
+    assert "0 models trained, 0 evaluations run, 15 done before" in second and "start " not in second
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
     assert json.loads((results / "scaling-smoke.json").read_text())["models"] == payload["models"]
 
@@ -59,7 +61,7 @@ def test_smoke_study_reports_every_model_and_a_rerun_skips_finished_work(tmp_pat
     assert scaling.main(args) == 0
     third = capsys.readouterr().out
     assert "10 steps" in third and "(resumed)" in third  # from last.ckpt, not from scratch
-    assert "1 models trained, 0 evaluations run, 12 done before" in third  # same weights: evaluations still valid
+    assert "1 models trained, 0 evaluations run, 14 done before" in third  # same weights: evaluations still valid
 
 
 @pytest.mark.parametrize("config", ["cpu", "gpu"])
