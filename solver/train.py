@@ -444,6 +444,15 @@ def final_solve_rate(net: Any, codec: Any, datamodule: Any, puzzles: int, steps:
     return sum(rates) / len(tokens), len(tokens)
 
 
+def shown_path(path: Any) -> str:
+    """A path as a card shows it: relative to the working directory when inside it (a resumed
+    run's saved data_dir is absolute), else as given."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def model_card(config: RunConfig, preset: str, data_dir: Any, datamodule: Any, net: Any, steps: int, minutes: float,
                hardware: str, solve: float | None, puzzles: int, command: str) -> str:
     manifest = datamodule.manifest
@@ -459,7 +468,7 @@ def model_card(config: RunConfig, preset: str, data_dir: Any, datamodule: Any, n
   {c.positions} positions, {net.num_parameters():,} parameters.
 - **Objective**: {config.loss.objective}, supervision={config.loss.supervision},
   loop sampling={config.loss.loop_sampling}, grad_loops={config.loss.grad_loops}.
-- **Data**: `{data_dir}` ({manifest.get('generator', '?')} {manifest.get('generator_version', '')}, seed
+- **Data**: `{shown_path(data_dir)}` ({manifest.get('generator', '?')} {manifest.get('generator_version', '')}, seed
   {manifest.get('seed', '?')}; {datamodule.stats['train']} training / {datamodule.stats['val']} validation records;
   symmetry augmentation {'on' if datamodule.augment else 'off'}).
 - **Training**: {steps} steps of batch {config.train.batch_size}, {minutes:.1f} min on {hardware}.

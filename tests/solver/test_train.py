@@ -91,6 +91,15 @@ def test_resume_continues_the_global_step_to_a_higher_max_steps(overfit):
     assert load(result.export_dir).config["trained"]["steps"] == OVERFIT_STEPS + 20
 
 
+def test_the_card_shows_the_data_path_relative_to_the_working_directory(tmp_path, monkeypatch):
+    from solver.train import shown_path
+
+    monkeypatch.chdir(tmp_path)
+    assert shown_path(tmp_path / "data" / "sudoku9") == "data/sudoku9"  # as a resumed run saved it: absolute
+    assert shown_path("data/sudoku9") == "data/sudoku9"
+    assert shown_path("/elsewhere/sudoku9") == "/elsewhere/sudoku9"
+
+
 def test_datamodule_holds_out_part_of_train_without_a_val_split(sudoku8):
     module = PuzzleDataModule(sudoku8, batch_size=4)
     module.setup()
