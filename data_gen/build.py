@@ -20,7 +20,7 @@ import signal
 import sys
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -178,12 +178,6 @@ def verified_chunks(chunk_dir: Path, wanted: list[int]) -> set[int]:
 
 _STATE: dict = {}
 WATCH_SECONDS = 0.5
-# The main thread never blocks longer than this on the workers: the kernel may deliver Ctrl-C's
-# SIGINT to another thread of this process (the executor's manager thread), and Python runs the
-# handler only when the main thread next runs bytecode, which an unbounded wait would postpone
-# until the running chunks finish. (Suspected, not reproduced on demand: twice in fresh-venv CI
-# runs Ctrl-C went unheeded until the long chunk finished; it never happened in isolation.)
-POLL_SECONDS = 0.1
 
 
 def _init_worker(config_data: dict, exclude: frozenset, chunk_dir: str, main_pid: int | None = None) -> None:
@@ -261,12 +255,7 @@ class Workers:
         if self.pool is None:
             return function(*args)
         try:
-            future = self.pool.submit(function, *args)
-            while True:
-                try:
-                    return future.result(timeout=POLL_SECONDS)
-                except TimeoutError:
-                    continue
+            return self.pool.submit(function, *args).result()
         except BrokenProcessPool:
             raise DataGenError(DIED) from None
 
@@ -276,11 +265,8 @@ class Workers:
             yield from map(function, items)
             return
         try:
-            pending = {self.pool.submit(function, item) for item in items}
-            while pending:
-                done, pending = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
-                for future in done:
-                    yield future.result()
+            for future in as_completed([self.pool.submit(function, item) for item in items]):
+                yield future.result()
         except BrokenProcessPool:
             raise DataGenError(DIED) from None
 
