@@ -331,17 +331,17 @@ def evaluate(
         except ValueError as err:
             raise EvalError(str(err)) from None
     rows: dict[Setting, EvalRow] = {}
+    given = {"retry_temperature": retry_temperature, "adaptive_threshold": adaptive_threshold, "adaptive_on": adaptive_on}
+    defaults_overridden = {name: value for name, value in given.items() if value is not None}  # else the sampler's
     for run, budgets in _runs(settings):
         options = SampleOptions(
             steps=run.steps,
             loops=run.loops,
             policy=run.policy,
             temperature=temperature,
-            **({"retry_temperature": retry_temperature} if retry_temperature is not None else {}),
             adaptive=run.adaptive,
             seed=seed,
-            **({"adaptive_threshold": adaptive_threshold} if adaptive_threshold is not None else {}),
-            **({"adaptive_on": adaptive_on} if adaptive_on is not None else {}),
+            **defaults_overridden,
         )
         timings: list[tuple[int, int, float]] = []
         outcomes = solve_batches(

@@ -28,7 +28,7 @@ from typing import Any
 
 import torch
 
-from .config import ConfigError, RunConfig, apply_overrides, check_resume_overrides, load_run_config
+from .config import ConfigError, RunConfig, check_resume_overrides, load_run_config
 
 RUN_DIR_ENV = "RMDM_TRAIN_RUN_DIR"
 
@@ -296,7 +296,7 @@ def plan_run(config: RunConfig | None, resume: str | Path | None, out: str | Pat
         config, preset = saved["config"], saved.get("preset", preset)
         if overrides:
             check_resume_overrides(overrides)
-            config = load_run_config(raw=apply_overrides(config.model_dump(mode="json"), overrides))
+            config = load_run_config(raw=config.model_dump(mode="json"), overrides=overrides)
         data_dir = data_dir or saved.get("data_dir")
     elif config is None:
         raise ConfigError("no config: pass a RunConfig (or resume a run directory)")
@@ -373,8 +373,7 @@ def train(config: RunConfig | None, *, data_dir: str | Path | None = None, out: 
     record_run(run, command)
     module = SolverModule(model_config(config, codec), config.loss.model_dump(mode="json"),
                           config.train.model_dump(mode="json"), codec.to_config())
-    session = len(run.saved["resumes"]) if run.last is not None else 0
-    trainer = build_trainer(config, run.run_dir, max_minutes, progress, logger, session)
+    trainer = build_trainer(config, run.run_dir, max_minutes, progress, logger, session=len(run.saved["resumes"]))
     if use_compile(config, "gpu" if on_cuda(trainer) else "cpu"):
         module.compile_net()
     elif config.train.compile:

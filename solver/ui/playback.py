@@ -61,7 +61,7 @@ class Limits:
         if settings.loops > cap:
             return f"This model runs at most {cap} loops per step."
         loops = self.loops_for(settings, loaded)
-        passes = steps * loops * (settings.retries + 1)  # adaptive: counted at its loop cap, the same
+        passes = steps * loops * (settings.retries + 1)  # adaptive: at most this, its cap is the same count
         if passes > self.max_passes:
             return (
                 f"That is {steps} steps x {loops} loops x {settings.retries + 1} attempts = {passes} passes, "
