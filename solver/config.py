@@ -36,6 +36,8 @@ class ModelSection(_Strict):
     loops: int = Field(3, ge=1, description="core passes per step (S_max when loss.loop_sampling is uniform)")
     max_loops: int = Field(16, ge=1, description="loop-embedding rows: the most loops inference may use")
     time_conditioning: bool = False
+    input_injection: bool = Field(False, description="re-add the embedded input at every core pass (RRN / TRM)")
+    loop_embedding: bool = Field(True, description="a learned embedding per loop index (off: any loop count up to max_loops)")
     dropout: float = Field(0.0, ge=0.0, lt=1.0)
     mlp_ratio: float = Field(4.0, gt=0)
 
@@ -99,10 +101,12 @@ class RunConfig(_Strict):
         if self.model.max_loops < self.model.loops:
             raise ValueError(f"model.max_loops={self.model.max_loops} is smaller than model.loops={self.model.loops}")
         grad_loops = self.loss.grad_loops
-        if grad_loops is not None and grad_loops < self.model.loops and self.loss.loop_sampling == "fixed":
+        if (grad_loops is not None and grad_loops < self.model.loops and self.loss.loop_sampling == "fixed"
+                and not self.model.input_injection):
             raise ValueError(
                 f"loss.grad_loops={grad_loops} < model.loops={self.model.loops} with fixed loops never trains the "
-                "embeddings (no gradient reaches them): set loss.loop_sampling=uniform or raise grad_loops"
+                "embeddings (no gradient reaches them): set loss.loop_sampling=uniform, model.input_injection=true "
+                "or raise grad_loops"
             )
         if self.data.spec is not None and self.data.spec.get("task", self.task) != self.task:
             raise ValueError(f"data.spec is a {self.data.spec.get('task')} dataset but task is {self.task}")

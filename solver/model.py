@@ -1,10 +1,16 @@
 """The Denoiser: one transformer family for plain MDM, R-MDM and LoopMDM.
 
-    h = embed(tokens) + positions (+ time)          begin()
-    h = prelude(h)                                   once
+    e = embed(tokens) + positions (+ time)          begin()
+    h = prelude(e)                                   once
     for l in range(loops):                           loop(), weights shared
-        h = core(norm(h + loop_emb[l]))
+        h = core(norm(h + loop_emb[l] + c))          c = time, or e + time with input injection
     logits = head(norm(coda(h)))                     finish(), the MASK logit is -inf
+
+Input injection (`input_injection`, as in the Recurrent Relational Network and TRM) feeds
+the embedded input back into every core pass, so the puzzle is not forgotten as the
+hidden state is rewritten, and the embeddings get gradient from every pass (also under
+truncated backprop). Without a loop embedding (`loop_embedding=False`) every pass is the
+same function, so a model may be looped past its trained count (up to `max_loops`).
 
 Plain MDM: loops=1. R-MDM: prelude_layers = coda_layers = 0, loops > 1. LoopMDM: a prelude,
 a looped core and a coda. Blocks are pre-norm, attention is bidirectional
@@ -44,6 +50,8 @@ class DenoiserConfig(BaseModel):
     loops: int = Field(3, ge=1, description="core passes per step in training (S_max when drawn)")
     max_loops: int = Field(16, ge=1, description="rows of the loop-embedding table: the most loops inference may use")
     time_conditioning: bool = Field(False, description="add an embedding of t (masked fraction) to the input of each pass")
+    input_injection: bool = Field(False, description="add the embedded input (tokens + positions) to the input of every core pass")
+    loop_embedding: bool = Field(True, description="a learned embedding per loop index; without it every pass is the same function")
     positions: Literal["grid", "sequence"] = "grid"
     box_rows: int | None = Field(None, ge=1, description="grid positions: box height")
     box_cols: int | None = Field(None, ge=1, description="grid positions: box width")
@@ -144,7 +152,7 @@ class Denoiser(nn.Module):
         self.prelude = stack(c.prelude_layers)
         self.core = stack(c.core_layers)
         self.coda = stack(c.coda_layers)
-        self.loop_emb = nn.Embedding(c.max_loops, c.d_model)
+        self.loop_emb = nn.Embedding(c.max_loops, c.d_model) if c.loop_embedding else None
         self.loop_norm = nn.LayerNorm(c.d_model)
         self.final_norm = nn.LayerNorm(c.d_model)
         self.head = nn.Linear(c.d_model, c.vocab_size)
@@ -160,32 +168,51 @@ class Denoiser(nn.Module):
             nn.init.normal_(module.weight, std=0.02)
 
     # ------------------------------------------------------------------ the three stages
-    def begin(self, tokens: torch.Tensor, t: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Embeddings + prelude. tokens (B, T), t (B,) or None -> h (B, T, D), cond (B, D) or None.
+    def begin(
+        self, tokens: torch.Tensor, t: torch.Tensor | None = None, frozen: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Embeddings + prelude. tokens (B, T), t (B,) or None -> h (B, T, D), cond or None.
 
-        Without t, a time-conditioned model uses the masked fraction of the sequence.
+        `cond` is what every core pass adds to its input: (B, 1, D) time conditioning,
+        (B, T, D) with input injection, None for neither. Without t, a time-conditioned
+        model uses the masked fraction of the answer positions: those not `frozen` (B, T)
+        bool, as training and the sampler do; without frozen either, of the whole sequence.
         """
-        h = self.tok_emb(tokens)  # (B, T, D)
+        e, cond = self._embed(tokens, t, frozen)
+        return self._prelude(e), cond
+
+    def _embed(self, tokens, t, frozen) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """tokens (B, T) -> e (B, T, D) = token + positions (+ time), and cond (see begin)."""
+        e = self.tok_emb(tokens)  # (B, T, D)
         for name in self.pos_names:
-            h = h + self.pos_emb[name](getattr(self, f"pos_{name}"))[None]
+            e = e + self.pos_emb[name](getattr(self, f"pos_{name}"))[None]
         cond = None
         if self.time_mlp is not None:
             if t is None:
-                t = (tokens == self.config.mask_id).float().mean(dim=-1)
-            cond = self.time_mlp(timestep_features(t, self.config.d_model).to(h.dtype))  # (B, D)
-            h = h + cond[:, None]
-        h = self.drop(h)
+                masked = tokens == self.config.mask_id
+                if frozen is None:
+                    t = masked.float().mean(dim=-1)
+                else:
+                    t = (masked & ~frozen).sum(-1).float() / (~frozen).sum(-1).clamp_min(1).float()
+            cond = self.time_mlp(timestep_features(t, self.config.d_model).to(e.dtype))[:, None]  # (B, 1, D)
+            e = e + cond
+        e = self.drop(e)
+        if self.config.input_injection:
+            cond = e  # (B, T, D): embeddings (+ time), re-added at every core pass
+        return e, cond
+
+    def _prelude(self, h: torch.Tensor) -> torch.Tensor:
         for block in self.prelude:
             h = block(h)
-        return h, cond
+        return h
 
     def loop(self, h: torch.Tensor, cond: torch.Tensor | None, index: int) -> torch.Tensor:
         """One pass of the shared core with loop embedding `index` (0-based): (B, T, D) -> (B, T, D)."""
         if not 0 <= index < self.config.max_loops:
             raise ValueError(f"loop index {index} outside 0..{self.config.max_loops - 1} (max_loops)")
-        x = h + self.loop_emb.weight[index]
+        x = h if self.loop_emb is None else h + self.loop_emb.weight[index]
         if cond is not None:
-            x = x + cond[:, None]
+            x = x + cond  # (B, 1 or T, D)
         x = self.loop_norm(x)
         for block in self.core:
             x = block(x)
@@ -207,11 +234,13 @@ class Denoiser(nn.Module):
         loops: int | None = None,
         all_loops: bool = False,
         grad_loops: int | None = None,
+        frozen: torch.Tensor | None = None,
     ) -> torch.Tensor | list[torch.Tensor]:
         """tokens (B, T) -> logits (B, T, V), or per-loop logits (a list of `loops`) with all_loops.
 
         grad_loops=k runs all but the last k core passes under no_grad (TRM-style truncated
-        backprop); the prelude then runs without grad too. Loops without grad still read out
+        backprop); the prelude then runs without grad too (with input injection the
+        embeddings still get gradient through the passes that have it). Loops without grad still read out
         when all_loops is set, but their logits carry no gradient.
         """
         loops = self.config.loops if loops is None else loops
@@ -219,8 +248,13 @@ class Denoiser(nn.Module):
             raise ValueError(f"loops must be >= 1, got {loops}")
         free = 0 if grad_loops is None else max(0, loops - grad_loops)  # passes without grad
         grad = torch.is_grad_enabled()
-        with torch.set_grad_enabled(grad and free == 0):
-            h, cond = self.begin(tokens, t)
+        if self.config.input_injection:  # embeddings with grad, reused by every pass; prelude per the rule
+            e, cond = self._embed(tokens, t, frozen)
+            with torch.set_grad_enabled(grad and free == 0):
+                h = self._prelude(e)
+        else:
+            with torch.set_grad_enabled(grad and free == 0):
+                h, cond = self.begin(tokens, t, frozen)
         outputs: list[torch.Tensor] = []
         for index in range(loops):
             with torch.set_grad_enabled(grad and index >= free):

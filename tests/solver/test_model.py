@@ -71,7 +71,53 @@ def test_grad_loops_truncates_backprop():
     model(tokens(), grad_loops=1).logsumexp(-1).sum().backward()
     emb_grad = model.loop_emb.weight.grad
     assert emb_grad[2].abs().sum() > 0 and emb_grad[:2].abs().sum() == 0
-    assert model.tok_emb.weight.grad is None  # embeddings ran under no_grad
+    assert model.tok_emb.weight.grad is None  # without input injection the embeddings ran under no_grad
+
+
+def test_input_injection_gives_embeddings_gradient_under_truncated_backprop():
+    model = Denoiser(config(loops=3, input_injection=True))
+    model(tokens(), grad_loops=1).logsumexp(-1).sum().backward()
+    assert model.tok_emb.weight.grad is not None and model.tok_emb.weight.grad.abs().sum() > 0
+    assert all(model.pos_emb[name].weight.grad.abs().sum() > 0 for name in model.pos_names)
+    assert model.loop_emb.weight.grad[:2].abs().sum() == 0  # passes without grad: no loss reaches them
+
+
+def test_input_injection_re_adds_the_embedded_input_at_every_pass():
+    model = Denoiser(config(loops=2, input_injection=True)).eval()
+    x = tokens()
+    e = model.tok_emb(x) + sum(model.pos_emb[name](getattr(model, f"pos_{name}")) for name in model.pos_names)
+    h = e
+    for index in range(2):
+        h = model.loop_norm(h + model.loop_emb.weight[index] + e)
+        for block in model.core:
+            h = block(h)
+    expected = model.head(model.final_norm(h))
+    assert torch.allclose(model(x)[..., 1:], expected[..., 1:], atol=1e-5)
+    h, cond = model.begin(x)
+    assert cond.shape == (3, 16, 32) and torch.allclose(cond, e, atol=1e-6)
+    # and injection changes the function: the same weights without it give other logits
+    plain = Denoiser(config(loops=2))
+    plain.load_state_dict(model.state_dict())
+    assert not torch.allclose(plain.eval()(x), model(x), atol=1e-4)
+
+
+def test_without_loop_embedding_every_pass_is_the_same_function():
+    model = Denoiser(config(loops=2, max_loops=40, loop_embedding=False)).eval()
+    assert model.loop_emb is None and model.num_parameters() < Denoiser(config(loops=2)).num_parameters()
+    h, cond = model.begin(tokens())
+    assert torch.equal(model.loop(h, cond, 0), model.loop(h, cond, 39))
+    assert model(tokens(), loops=40).shape == (3, 16, 5)
+
+
+def test_time_fallback_uses_the_masked_share_of_the_answer():
+    model = Denoiser(config(time_conditioning=True)).eval()
+    x = torch.tensor([[0] * 4 + [1] * 12])  # 4 masked cells, 8 of the 12 others given
+    frozen = torch.zeros(1, 16, dtype=torch.bool)
+    frozen[0, 8:] = True  # answer positions 0..7: half of them masked
+    _, cond = model.begin(x, frozen=frozen)
+    _, expected = model.begin(x, torch.tensor([0.5]))
+    _, whole = model.begin(x)  # no frozen: share of the whole sequence (0.25)
+    assert torch.allclose(cond, expected) and not torch.allclose(cond, whole)
 
 
 def test_nfe_accounting():

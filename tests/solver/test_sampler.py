@@ -268,3 +268,23 @@ def test_real_denoiser_nfe_matches_the_passes_it_made(options):
     assert torch.equal(result.tokens[frozen], tokens[frozen])
     again = sample(model, tokens, frozen, SampleOptions(**options))
     assert torch.equal(again.tokens, result.tokens)
+
+
+@pytest.mark.parametrize("adaptive", [False, True])
+def test_input_injection_rows_are_sampled_as_if_alone(adaptive):
+    """The injected input (B, T, D) follows its rows when adaptive rows drop out of the batch."""
+    from solver.model import Denoiser, DenoiserConfig
+
+    torch.manual_seed(3)
+    config = DenoiserConfig(vocab_size=5, seq_len=16, box_rows=2, box_cols=2, d_model=32, n_heads=4,
+                            core_layers=1, loops=4, input_injection=True, loop_embedding=False, time_conditioning=True)
+    model = Denoiser(config).eval()
+    tokens = torch.randint(1, 5, (4, 16), generator=torch.Generator().manual_seed(1))
+    frozen = torch.rand(4, 16, generator=torch.Generator().manual_seed(2)) < 0.4
+    tokens = tokens.masked_fill(~frozen, 0)
+    options = SampleOptions(steps=4, adaptive=adaptive, adaptive_threshold=0.3)
+    together = sample(model, tokens, frozen, options)
+    for row in range(4):
+        alone = sample(model, tokens[row:row + 1], frozen[row:row + 1], options)
+        assert torch.equal(alone.tokens[0], together.tokens[row])
+        assert int(alone.row_nfe[0]) == int(together.row_nfe[row])

@@ -74,6 +74,12 @@ def test_bad_set_syntax(item, match):
     one_line_error(match, raw=SUDOKU, overrides=[item])
 
 
+def test_truncated_backprop_with_fixed_loops_is_allowed_with_input_injection():
+    # the embeddings get gradient through every pass that has it, so TRM's recipe is valid
+    config = load_run_config(raw=SUDOKU, overrides=["loss.grad_loops=1", "model.input_injection=true"])
+    assert config.loss.grad_loops == 1 and config.model.input_injection
+
+
 def test_file_errors(tmp_path):
     message = one_line_error(r"no such config file \(presets: .*sudoku4-cpu", path=tmp_path / "nope.yaml")
     assert str(tmp_path) in message
