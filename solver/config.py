@@ -34,7 +34,7 @@ class ModelSection(_Strict):
     core_layers: int = Field(2, ge=1)
     coda_layers: int = Field(0, ge=0)
     loops: int = Field(3, ge=1, description="core passes per step (S_max when loss.loop_sampling is uniform)")
-    max_loops: int = Field(16, ge=1, description="loop-embedding rows: the most loops inference may use")
+    max_loops: int = Field(16, ge=1, description="the most loops inference may use (also the loop-embedding rows)")
     time_conditioning: bool = False
     input_injection: bool = Field(False, description="re-add the embedded input at every core pass (RRN / TRM)")
     loop_embedding: bool = Field(True, description="a learned embedding per loop index (off: any loop count up to max_loops)")

@@ -48,7 +48,7 @@ class DenoiserConfig(BaseModel):
     core_layers: int = Field(2, ge=1)
     coda_layers: int = Field(0, ge=0)
     loops: int = Field(3, ge=1, description="core passes per step in training (S_max when drawn)")
-    max_loops: int = Field(16, ge=1, description="rows of the loop-embedding table: the most loops inference may use")
+    max_loops: int = Field(16, ge=1, description="the most loops inference may use (also the rows of the loop-embedding table)")
     time_conditioning: bool = Field(False, description="add an embedding of t (masked fraction) to the input of each pass")
     input_injection: bool = Field(False, description="add the embedded input (tokens + positions) to the input of every core pass")
     loop_embedding: bool = Field(True, description="a learned embedding per loop index; without it every pass is the same function")
@@ -248,13 +248,11 @@ class Denoiser(nn.Module):
             raise ValueError(f"loops must be >= 1, got {loops}")
         free = 0 if grad_loops is None else max(0, loops - grad_loops)  # passes without grad
         grad = torch.is_grad_enabled()
-        if self.config.input_injection:  # embeddings with grad, reused by every pass; prelude per the rule
+        # the embeddings keep grad when every pass re-adds them (injection); the prelude only without truncation
+        with torch.set_grad_enabled(grad and (free == 0 or self.config.input_injection)):
             e, cond = self._embed(tokens, t, frozen)
-            with torch.set_grad_enabled(grad and free == 0):
-                h = self._prelude(e)
-        else:
-            with torch.set_grad_enabled(grad and free == 0):
-                h, cond = self.begin(tokens, t, frozen)
+        with torch.set_grad_enabled(grad and free == 0):
+            h = self._prelude(e)
         outputs: list[torch.Tensor] = []
         for index in range(loops):
             with torch.set_grad_enabled(grad and index >= free):
