@@ -58,12 +58,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
-    import app
+    from rmdm.app import blocks
 
     args.out.mkdir(parents=True, exist_ok=True)
-    demo = app.build_demo()
+    demo = blocks.build_demo()
     port = free_port()
-    app.launch(demo, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
+    blocks.launch(demo, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"])

@@ -4,18 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default=None, help="address to bind (default $GRADIO_SERVER_NAME, else 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=None, help="port (default $GRADIO_SERVER_PORT, else 7860)")
-    parser.add_argument(
-        "--checkpoint", action="append", default=[], metavar="DIR",
-        help="also offer the model in this checkpoint directory (repeatable)",
-    )
-    parser.add_argument(
-        "--max-passes", type=int, default=None, metavar="N",
-        help="cap on steps x loops x attempts for one request (default: the app's, 4000)",
-    )
+from rmdm.app import add_arguments
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -28,6 +17,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import app
+    from rmdm.app.blocks import run
 
-    return app.run(args)
+    return run(args)

@@ -19,14 +19,14 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def app_url():
-    import app
-    from solver.ui.models import ModelShelf
+    from rmdm.app import blocks
+    from rmdm.app.models import ModelShelf
 
     shelf = ModelShelf()
-    app.warm_up(shelf)  # numba's first compile takes seconds: not inside a test's timeout
-    demo = app.build_demo(shelf)
+    blocks.warm_up(shelf)  # numba's first compile takes seconds: not inside a test's timeout
+    demo = blocks.build_demo(shelf)
     port = free_port()
-    app.launch(demo, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
+    blocks.launch(demo, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:

@@ -8,12 +8,12 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from puzzles.sudoku import SudokuShape  # noqa: E402
+from rmdm.app import sudoku_tab  # noqa: E402
+from rmdm.app.models import ModelShelf, about_text  # noqa: E402
+from rmdm.app.playback import SolveSettings  # noqa: E402
 from solver.checkpoint import list_checkpoints, save_checkpoint  # noqa: E402
 from solver.codecs import SudokuCodec  # noqa: E402
 from solver.model import Denoiser, DenoiserConfig  # noqa: E402
-from solver.ui import sudoku_tab  # noqa: E402
-from solver.ui.models import ModelShelf  # noqa: E402
-from solver.ui.playback import SolveSettings  # noqa: E402
 
 FOUR = "...3.1..2..11.3."
 CARD = "# tiny4\n\nUntrained.\n\n## Solve rates\n\n| steps | loops | solved |\n|---|---|---|\n| 10 | 2 | 0% |\n"
@@ -49,11 +49,9 @@ def test_a_saved_checkpoint_serves_the_app(tiny_checkpoint, tmp_path):
 
 
 def test_about_panel_names_each_model(tiny_checkpoint):
-    import app
-
-    text = app.about_text(ModelShelf(extra=[str(tiny_checkpoint)], bundled=False))
+    text = about_text(ModelShelf(extra=[str(tiny_checkpoint)], bundled=False))
     assert "**tiny4**" in text and "4x4 Sudoku" in text and "## Solve rates" in text
-    assert "could be loaded" in app.about_text(ModelShelf(bundled=False))
+    assert "could be loaded" in about_text(ModelShelf(bundled=False))
 
 
 @pytest.mark.skipif(not list_checkpoints(), reason="no bundled checkpoint in this checkout")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from solver.ui import countdown_tab, render, sudoku_tab
-from solver.ui.examples import countdown_examples, sudoku_examples
-from solver.ui.frames import MASK, PAD, Run, View, pick_for_stream, views_from_trace
-from solver.ui.models import ModelShelf, solve_rates
-from solver.ui.playback import Limits, SolveSettings, playback
+from rmdm.app import countdown_tab, render, sudoku_tab
+from rmdm.app.examples import countdown_examples, sudoku_examples
+from rmdm.app.frames import MASK, PAD, Run, View, pick_for_stream, views_from_trace
+from rmdm.app.models import ModelShelf, solve_rates
+from rmdm.app.playback import Limits, SolveSettings, playback
 
 EASY9 = ".....8..53.69..82...15.2..951.7.34.68.4...1.....1.42...6741..8.425....611.8..6..."
 FOUR = "...3.1..2..11.3."

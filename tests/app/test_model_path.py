@@ -11,11 +11,11 @@ torch = pytest.importorskip("torch")
 
 from puzzles.countdown import parse_instance  # noqa: E402
 from puzzles.sudoku import parse_sudoku, solve_sudoku  # noqa: E402
+from rmdm.app import countdown_tab, sudoku_tab  # noqa: E402
+from rmdm.app.frames import MASK  # noqa: E402
+from rmdm.app.models import ModelShelf  # noqa: E402
+from rmdm.app.playback import SPEEDS, Limits, SolveSettings  # noqa: E402
 from solver.codecs import CountdownCodec, SudokuCodec  # noqa: E402
-from solver.ui import countdown_tab, sudoku_tab  # noqa: E402
-from solver.ui.frames import MASK  # noqa: E402
-from solver.ui.models import ModelShelf  # noqa: E402
-from solver.ui.playback import SPEEDS, Limits, SolveSettings  # noqa: E402
 from tests.solver.fake_models import FakeDenoiser  # noqa: E402
 
 FOUR = "...3.1..2..11.3."

@@ -71,15 +71,15 @@ def test_served_page_loads_nothing_remote(app_url):
 
 
 def test_local_by_default_and_overridable(monkeypatch):
-    import app
+    from rmdm.app import blocks
 
     monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
     monkeypatch.delenv("GRADIO_SERVER_PORT", raising=False)
-    assert app.server_address() == ("127.0.0.1", 7860)
+    assert blocks.server_address() == ("127.0.0.1", 7860)
     monkeypatch.setenv("GRADIO_SERVER_NAME", "0.0.0.0")
     monkeypatch.setenv("GRADIO_SERVER_PORT", "8123")
-    assert app.server_address() == ("0.0.0.0", 8123)
-    assert app.server_address("localhost", 9000) == ("localhost", 9000)
+    assert blocks.server_address() == ("0.0.0.0", 8123)
+    assert blocks.server_address("localhost", 9000) == ("localhost", 9000)
     assert os.environ["GRADIO_ANALYTICS_ENABLED"] == "False"
 
 

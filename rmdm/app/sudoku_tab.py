@@ -1,6 +1,6 @@
 """The Sudoku tab's handlers as plain functions of plain values (tested without a browser).
 
-Each returns (or yields) HTML strings and a `Run`; app.py wires them to components.
+Each returns (or yields) HTML strings and a `Run`; blocks.py wires them to components.
 Bad input never raises: it comes back as a visible message.
 """
 

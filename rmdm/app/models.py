@@ -139,3 +139,15 @@ def solve_rates(card: str) -> str:
     """The part of a model card about measured solve rates (a heading containing 'solve'), or ''."""
     match = re.search(r"^(#+)\s*[^\n]*solve[^\n]*\n(.*?)(?=^\1\s|\Z)", card, flags=re.I | re.M | re.S)
     return match.group(0).strip() if match else ""
+
+
+def about_text(shelf: ModelShelf) -> str:
+    """The "about the model" panel: each bundled checkpoint, its size and its measured solve rates."""
+    parts = []
+    for info in shelf.infos():
+        rates = solve_rates(info.card) or "(its card states no solve rates)"
+        parts.append(f"{info.summary()}\n\n{rates}")
+    text = "\n\n---\n\n".join(parts) or "No bundled model could be loaded here: the exact solvers still work."
+    if shelf.problems:
+        text += "\n\n**Not loaded:**\n\n" + "\n".join(f"- {p}" for p in shelf.problems)
+    return text

@@ -1,4 +1,4 @@
-"""Example puzzles for the app: the few shipped in solver/ui/examples/, plus a handful from the
+"""Example puzzles for the app: the few shipped in rmdm/app/examples/, plus a handful from the
 public benchmark files in ../shared/benchmarks when that folder is beside the checkout."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ SHARED_PER_FILE = 5  # puzzles taken from each public benchmark file
 
 def _shipped(name: str) -> list[tuple[str, str]]:
     """(label, text) for each line 'text  # label' of a shipped examples file."""
-    text = resources.files("solver.ui").joinpath("examples", name).read_text(encoding="utf-8")
+    text = resources.files("rmdm.app").joinpath("examples", name).read_text(encoding="utf-8")
     found = []
     for line in text.splitlines():
         body, _, label = line.partition("#")

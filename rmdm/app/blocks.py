@@ -1,0 +1,291 @@
+"""The Gradio page: lays out the Sudoku and Countdown tabs and the "About the model" panel,
+wires their events to the handlers in this package, and launches the server.
+
+Offline by design: analytics are off before gradio is imported, the theme uses system
+fonts, nothing is shared. GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are respected.
+`main` is what `python app.py` runs; `run` is what `rmdm app` runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import threading
+from dataclasses import dataclass
+
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: no calls home
+os.environ.setdefault("NO_PROXY", "localhost,127.0.0.1,::1")
+
+import gradio as gr  # noqa: E402
+
+from . import add_arguments, countdown_tab, render, sudoku_tab  # noqa: E402
+from .examples import countdown_examples, sudoku_examples  # noqa: E402
+from .models import ModelShelf, about_text  # noqa: E402
+from .playback import POLICIES, SPEEDS, Limits, SolveSettings, replay  # noqa: E402
+
+log = logging.getLogger("rmdm.app")
+
+SYSTEM_FONTS = ["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"]
+MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "Liberation Mono", "monospace"]
+INTRO = (
+    "# Watching a diffusion model think\n"
+    "A small **recursive masked diffusion model** fills in a puzzle: it starts with every blank masked, and at "
+    "each denoising step runs its shared core block several times (*loops*) before committing the cells it is "
+    "surest of. Violet cells show its current guess (darker = more confident), amber cells were just committed. "
+    "A symbolic verifier checks the answer; the exact solver is there to compare."
+)
+
+
+def theme() -> gr.themes.Base:
+    """The default look with system fonts only, so the page fetches no font from anywhere."""
+    return gr.themes.Default(primary_hue="indigo", neutral_hue="slate", font=SYSTEM_FONTS, font_mono=MONO_FONTS)
+
+
+def _slider(run, index: int):
+    count = len(run.frames) if run is not None else 1
+    return gr.Slider(minimum=0, maximum=max(1, count - 1), value=index, step=1)
+
+
+def _stream(handler):
+    """Wrap a handler yielding (html, caption, verdict, index, run) for gradio: a slider update for
+    the index, and any unexpected error shown as a message (logged here) instead of a trace."""
+
+    def run(*args):
+        try:
+            for html, caption, verdict, index, state in handler(*args):
+                yield html, caption, verdict, _slider(state, index), state
+        except Exception as err:  # noqa: BLE001 - the user sees a message, the log the traceback
+            log.exception("solve failed")
+            message = render.verdict_box("bad", f"Something went wrong: {err}", state="error")
+            yield gr.skip(), gr.skip(), message, gr.skip(), gr.skip()
+
+    return run
+
+
+def _safe(handler, message_at: int, count: int, as_text: bool = False):
+    """Wrap a one-shot handler: an unexpected error becomes a message in output `message_at`
+    (plain text for a textbox, a red box for HTML)."""
+
+    def run(*args):
+        try:
+            return handler(*args)
+        except Exception as err:  # noqa: BLE001
+            log.exception("handler failed")
+            out = [gr.skip()] * count
+            message = f"Something went wrong: {err}"
+            out[message_at] = f"# {message}" if as_text else render.verdict_box("bad", message, state="error")
+            return tuple(out) if count > 1 else out[0]
+
+    return run
+
+
+def _model_controls(max_steps: int, limits: Limits) -> list[gr.components.Component]:
+    with gr.Accordion("Model settings", open=False):
+        with gr.Row():
+            steps = gr.Slider(0, max_steps, value=0, step=1, label="Denoising steps", info="0 = one position per step")
+            loops = gr.Slider(0, limits.max_loops, value=0, step=1, label="Loops per step", info="0 = as trained")
+        with gr.Row():
+            policy = gr.Dropdown(list(POLICIES), value="top_prob", label="Unmasking policy", info="which masked positions to commit first")
+            retries = gr.Slider(0, limits.max_retries, value=0, step=1, label="Verifier-guided retries", info="remask broken cells, go on")
+        with gr.Row():
+            adaptive = gr.Checkbox(False, label="Adaptive loops", info="stop a step's loops once the predictions stop changing (at most the loops set, else as trained)")
+            seed = gr.Number(0, precision=0, label="Seed", minimum=0, maximum=2**31 - 1)
+    return [steps, loops, adaptive, policy, retries, seed]
+
+
+def _settings(steps, loops, adaptive, policy, retries, seed) -> SolveSettings:
+    return SolveSettings(int(steps or 0), int(loops or 0), bool(adaptive), str(policy), int(retries or 0), int(seed or 0))
+
+
+@dataclass
+class Player:
+    """The animation area of a tab: what is drawn, its caption and verdict, the frame slider,
+    replay and stop; `run` keeps the last run for scrubbing."""
+
+    board: gr.HTML
+    caption: gr.HTML
+    verdict: gr.HTML
+    frame: gr.Slider
+    again: gr.Button
+    stop: gr.Button
+    run: gr.State
+
+    @classmethod
+    def build(cls, label: str, empty: str = "") -> Player:
+        board = gr.HTML(empty, label=label, elem_id=f"{label}-board")
+        caption = gr.HTML(render.caption(None), elem_id=f"{label}-caption")
+        verdict = gr.HTML(elem_id=f"{label}-verdict")
+        with gr.Row():
+            frame = gr.Slider(0, 1, value=0, step=1, label="Frame: drag to scrub through the run", scale=5, elem_id=f"{label}-frame")
+            with gr.Column(scale=1, min_width=90):
+                again = gr.Button("Replay", size="sm")
+                stop = gr.Button("Stop", size="sm", variant="stop")
+        return cls(board, caption, verdict, frame, again, stop, gr.State(None))
+
+    def wire(self, show, speed: gr.Radio, solvers: list[tuple[gr.Button, object, list, str]]) -> None:
+        """Each (button, handler, inputs, api name) streams into this player; replay, stop and
+        the slider work on the kept run. `show(run, index)` draws one frame."""
+        outputs = [self.board, self.caption, self.verdict, self.frame, self.run]
+        options = dict(show_progress="hidden", time_limit=180)
+        events = [button.click(_stream(fn), inputs, outputs, api_name=name, **options) for button, fn, inputs, name in solvers]
+        replayed = lambda run, name: replay(run, name, lambda i: show(run, i))  # noqa: E731
+        events.append(self.again.click(_stream(replayed), [self.run, speed], outputs, api_name=False, **options))
+        stopped = lambda run: run.verdict_html if run is not None else ""  # noqa: E731 - the slider still spans it all
+        self.stop.click(stopped, self.run, self.verdict, cancels=events, api_name=False, show_progress="hidden")
+        self.frame.input(show, [self.run, self.frame], [self.board, self.caption], show_progress="hidden", api_name=False)
+
+
+def _sudoku_tab(shelf: ModelShelf, limits: Limits) -> None:
+    examples = sudoku_examples()
+    with gr.Row():
+        with gr.Column(scale=2, min_width=320):
+            with gr.Row():
+                size = gr.Radio(list(sudoku_tab.SIZES), value=9, label="Size")
+                level = gr.Dropdown(list(sudoku_tab.LEVELS_FOR_SIZE[9]), value="easy", label="Difficulty")
+            generate = gr.Button("Generate a puzzle")
+            example = gr.Dropdown(list(examples), value=None, label="Or pick an example")
+            text = gr.Textbox(
+                label="Puzzle", lines=4, max_lines=12, elem_id="sudoku-text",
+                placeholder="One line of 16, 36 or 81 characters ('.' or 0 for a blank), or one row per line",
+            )
+            note = gr.HTML(elem_id="sudoku-note")
+            with gr.Row():
+                solve = gr.Button("Solve with the model", variant="primary", elem_id="sudoku-solve")
+                exact = gr.Button("Exact solver", elem_id="sudoku-exact")
+            speed = gr.Radio(list(SPEEDS), value="normal", label="Animation speed", elem_id="sudoku-speed")
+            controls = _model_controls(81, limits)
+        with gr.Column(scale=3, min_width=360):
+            player = Player.build("sudoku", sudoku_tab.empty_board(9))
+            gr.HTML(render.LEGEND)
+    board = player.board
+
+    def on_text(value):
+        preview_board, preview_note, n = sudoku_tab.preview(value)
+        if n is None:
+            return preview_board, preview_note
+        info = shelf.info("sudoku", n)
+        if info is None:
+            return preview_board, preview_note + render.verdict_box("warn", shelf.missing_reason("sudoku", n))
+        return preview_board, preview_note + f"<div class='rmdm-legend'>solved by the bundled model {info.name}</div>"
+
+    def solve_with_model(value, speed_name, *settings):
+        yield from sudoku_tab.solve_model(shelf, value, _settings(*settings), speed_name, limits)
+
+    def exact_once(value):
+        yield sudoku_tab.solve_exact(value)
+
+    def on_size(n, chosen, value):
+        levels = sudoku_tab.LEVELS_FOR_SIZE[int(n)]
+        board = gr.skip() if value and value.strip() else sudoku_tab.empty_board(n)
+        return gr.Dropdown(choices=list(levels), value=chosen if chosen in levels else levels[0]), board
+
+    size.change(on_size, [size, level, text], [level, board], api_name=False, show_progress="hidden")
+    generate.click(_safe(sudoku_tab.generate, 0, 1, as_text=True), [size, level], text, api_name="generate_sudoku")
+    example.input(lambda label: examples.get(label, ""), example, text, api_name=False)
+    text.change(_safe(on_text, 1, 2), text, [board, note], show_progress="hidden", api_name=False)
+    player.wire(sudoku_tab.show, speed, [
+        (solve, solve_with_model, [text, speed, *controls], "solve_sudoku"),
+        (exact, exact_once, [text], "solve_sudoku_exact"),
+    ])
+
+
+def _countdown_tab(shelf: ModelShelf, limits: Limits) -> None:
+    examples = countdown_examples()
+    with gr.Row():
+        with gr.Column(scale=2, min_width=320):
+            with gr.Row():
+                count = gr.Radio([3, 4, 5, 6], value=4, label="How many numbers")
+                rules = gr.Radio(["ml", "tv"], value="ml", label="Rules", info="ml: use every number once; tv: each at most once")
+            generate = gr.Button("Generate an instance")
+            example = gr.Dropdown(list(examples), value=None, label="Or pick an example")
+            with gr.Row():
+                numbers = gr.Textbox(label="Numbers", placeholder="e.g. 44, 15, 79", elem_id="countdown-numbers", scale=3)
+                target = gr.Textbox(label="Target", placeholder="e.g. 50", elem_id="countdown-target", scale=1)
+            note = gr.HTML()
+            with gr.Row():
+                solve = gr.Button("Solve with the model", variant="primary", elem_id="countdown-solve")
+                exact = gr.Button("Exact solver's answer", elem_id="countdown-exact")
+            speed = gr.Radio(list(SPEEDS), value="normal", label="Animation speed", elem_id="countdown-speed")
+            controls = _model_controls(64, limits)
+        with gr.Column(scale=3, min_width=360):
+            player = Player.build("countdown")
+            gr.HTML(
+                "<div class='rmdm-legend'>Each box is one character of the answer: violet = still masked "
+                "(the model's guess, darker = more confident), amber = committed this step, · = padding. "
+                "The table checks each step's arithmetic as it appears.</div>"
+            )
+
+    def solve_with_model(nums, goal, rule, speed_name, *settings):
+        yield from countdown_tab.solve_model(shelf, nums, goal, rule, _settings(*settings), speed_name, limits)
+
+    def exact_once(nums, goal, rule):
+        yield countdown_tab.solve_exact(nums, goal, rule)
+
+    generate.click(_safe(countdown_tab.generate, 2, 3), [count, rules], [numbers, target, note], api_name="generate_countdown")
+    example.input(lambda label: examples.get(label, ("", "", "ml")), example, [numbers, target, rules], api_name=False)
+    player.wire(countdown_tab.show, speed, [
+        (solve, solve_with_model, [numbers, target, rules, speed, *controls], "solve_countdown"),
+        (exact, exact_once, [numbers, target, rules], "solve_countdown_exact"),
+    ])
+
+
+def build_demo(shelf: ModelShelf | None = None, limits: Limits = Limits()) -> gr.Blocks:
+    shelf = shelf or ModelShelf()
+    with gr.Blocks(title="R-MDM puzzle solver", analytics_enabled=False) as demo:
+        gr.Markdown(INTRO)
+        with gr.Tab("Sudoku"):
+            _sudoku_tab(shelf, limits)
+        with gr.Tab("Countdown"):
+            _countdown_tab(shelf, limits)
+        with gr.Accordion("About the model", open=False):
+            about = gr.Markdown("Loading the bundled models...", elem_id="about")
+        demo.load(lambda: about_text(shelf), None, about, api_name=False, show_progress="hidden")
+    return demo
+
+
+def server_address(host: str | None = None, port: int | None = None) -> tuple[str, int]:
+    """The flags, else GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, else 127.0.0.1:7860 (local only)."""
+    host = host or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
+    port = port or int(os.environ.get("GRADIO_SERVER_PORT") or 7860)
+    return host, port
+
+
+def launch(demo: gr.Blocks, host: str | None = None, port: int | None = None, **kwargs):
+    """Queue with bounded concurrency, then launch locally (host/port default to the
+    GRADIO_SERVER_NAME / GRADIO_SERVER_PORT variables, then 127.0.0.1:7860)."""
+    host, port = server_address(host, port)
+    demo.queue(max_size=32, default_concurrency_limit=2)
+    return demo.launch(
+        server_name=host, server_port=port, share=False, theme=theme(), css=render.CSS,
+        footer_links=["api", "settings"], ssr_mode=False, **kwargs,
+    )
+
+
+def warm_up(shelf: ModelShelf) -> None:
+    """Compile the exact solver (numba, seconds on a first run) and load the models, so the
+    first visitor does not wait for either."""
+    try:
+        sudoku_tab.read_puzzle("...3.1..2..11.3.")
+        shelf.infos()
+    except Exception:  # noqa: BLE001 - a failed warm-up only costs the first request time
+        log.exception("warm-up failed")
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # gradio's own start-up checks
+    shelf = ModelShelf(extra=args.checkpoint)
+    threading.Thread(target=warm_up, args=(shelf,), daemon=True).start()
+    launch(build_demo(shelf, Limits() if args.max_passes is None else Limits(max_passes=args.max_passes)), args.host, args.port)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="The R-MDM puzzle app (Gradio, local only by default).")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
