@@ -1,4 +1,4 @@
-"""Measure every bundled checkpoint with `rmdm eval` and write the figures into its card.
+"""Measure every bundled checkpoint with `rmdm eval`; write the figures beside its card (solve_rates.json) and into it.
 
     python -m benchmarks.evaluate_bundled                 # all bundled models
     python -m benchmarks.evaluate_bundled sudoku9 --limit 200   # a quick look: cards are not rewritten
@@ -7,8 +7,9 @@
 For each model: held-out test sets (a data_gen test split, or a set generated with another
 seed and `--exclude` of the training data; built first when missing) and, where they exist,
 the public collections in ../shared/benchmarks (evaluation only, never training). Each set is
-solved single-sample and with verifier-guided retries. The card's "Measured solve rates"
-section is replaced with a table and the exact commands; the rows also go to
+solved single-sample and with verifier-guided retries. The figures go to the checkpoint's
+solve_rates.json (what the app shows), the card's "Measured solve rates" section is redrawn
+from them (a table and the exact commands), and the full rows go to
 benchmarks/results/bundled.json for docs/RESULTS.md.
 """
 
@@ -25,10 +26,10 @@ from pathlib import Path
 
 from benchmarks.common import REPO as ROOT
 from benchmarks.common import default_shared, write_json, write_text
+from solver.checkpoint import SOLVE_RATES, SOLVE_RATES_HEADING, solve_rates_markdown
 
 SHARED = default_shared()
 CHECKPOINTS = ROOT / "solver" / "checkpoints"
-SECTION = "## Measured solve rates"
 
 
 @dataclass
@@ -102,32 +103,27 @@ def evaluate(name: str, item: EvalSet, retries: str, limit: int | None, reuse: b
             "wall_seconds": result["wall_seconds"], "device": result["device"]}
 
 
-def card_section(results: list[dict], machine: str) -> str:
-    lines = [SECTION, "", f"Measured by `python -m benchmarks.evaluate_bundled` on {machine}; one sample per puzzle,",
-             "temperature 0, one cell/character committed per step (most confident first), the trained loop count.",
-             "'retries' = verifier-guided retries (remask what the verifier rejects and continue, sampling",
-             "at temperature 1.0: `--retry-temperature`).", "",
-             "| set | retries | solved | solve rate [95% CI] | mean NFE |", "|---|---|---|---|---|"]
-    for res in results:
-        for row in res["rows"]:
-            lines.append(f"| {res['set']} | {row['retries']} | {row['solved']}/{row['puzzles']} | "
-                         f"{row['solve_rate']:.1%} [{row['ci_low']:.1%}, {row['ci_high']:.1%}] | {row['mean_nfe']:.1f} |")
-    groups = [(res, row) for res in results for row in res["rows"] if len(row.get("by_group") or {}) > 1]
-    if groups:
-        lines += ["", "By difficulty level:", "", "| set | retries | level | solved | solve rate |", "|---|---|---|---|---|"]
-        for res, row in groups:
-            for level, g in row["by_group"].items():
-                lines.append(f"| {res['set']} | {row['retries']} | {level} | {g['solved']}/{g['puzzles']} | "
-                             f"{g['solve_rate']:.1%} |")
-    lines += ["", "Commands:", "", "```bash", *[res["command"] for res in results], "```", ""]
-    return "\n".join(lines)
+ROW_FIGURES = ("retries", "solved", "puzzles", "solve_rate", "ci_low", "ci_high", "mean_nfe")
+GROUP_FIGURES = ("solved", "puzzles", "solve_rate")
 
 
-def write_card(name: str, section: str) -> None:
-    card = CHECKPOINTS / name / "card.md"
-    text = card.read_text()
-    head = text.split(SECTION)[0].rstrip() + "\n\n"
-    write_text(card, head + section)
+def solve_rates(results: list[dict], machine: str) -> dict:
+    """What goes to the checkpoint's solve_rates.json: the figures its card shows, per set."""
+    return {"machine": machine, "sets": [
+        {"set": res["set"], "command": res["command"], "rows": [
+            {**{key: row[key] for key in ROW_FIGURES},
+             "by_group": {level: {key: g[key] for key in GROUP_FIGURES} for level, g in (row.get("by_group") or {}).items()}}
+            for row in res["rows"]]}
+        for res in results]}
+
+
+def write_solve_rates(name: str, rates: dict) -> None:
+    """solve_rates.json beside the card, and the card's section drawn from it."""
+    folder = CHECKPOINTS / name
+    write_json(folder / SOLVE_RATES, rates)
+    card = folder / "card.md"
+    head = card.read_text().split(SOLVE_RATES_HEADING)[0].rstrip() + "\n\n"
+    write_text(card, head + solve_rates_markdown(rates))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{name!r} has no evaluation plan (known: {', '.join(plans())})")
         results = [r for item in plans()[name] if (r := evaluate(name, item, args.retries, args.limit, args.reuse))]
         if not args.limit:
-            write_card(name, card_section(results, args.machine))
+            write_solve_rates(name, solve_rates(results, args.machine))
             summary[name] = results
     write_json(summary_path, summary, indent=1)
     return 0

@@ -32,6 +32,8 @@ from .model import Denoiser, DenoiserConfig
 FORMAT = "rmdm-checkpoint"
 FORMAT_VERSION = 1
 WEIGHTS, CONFIG, CARD = "model.safetensors", "config.json", "card.md"
+SOLVE_RATES = "solve_rates.json"  # measured solve rates, as data beside the card (benchmarks/evaluate_bundled.py)
+SOLVE_RATES_HEADING = "## Measured solve rates"
 
 
 class CheckpointError(Exception):
@@ -148,6 +150,51 @@ def _manifest_summary(manifest: dict[str, Any] | None) -> dict[str, Any] | None:
     if isinstance(splits, dict):
         summary["splits"] = {name: split.get("count") for name, split in splits.items() if isinstance(split, dict)}
     return summary
+
+
+# ----------------------------------------------------------------------------- measured solve rates
+
+
+def read_solve_rates(directory: str | os.PathLike) -> dict[str, Any] | None:
+    """A checkpoint's measured solve rates (its solve_rates.json), or None when it has none:
+    {"machine": str, "sets": [{"set": label, "command": the `rmdm eval` command, "rows": [{"retries",
+    "solved", "puzzles", "solve_rate", "ci_low", "ci_high", "mean_nfe", "by_group": {level:
+    {"solved", "puzzles", "solve_rate"}}}]}]}."""
+    path = Path(directory) / SOLVE_RATES
+    if not path.is_file():
+        return None
+    try:
+        rates = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CheckpointError(f"{path}: not valid JSON ({err})") from None
+    if not isinstance(rates, dict) or not isinstance(rates.get("sets"), list):
+        raise CheckpointError(f"{path}: no \"sets\" list of measured sets")
+    return rates
+
+
+def solve_rates_markdown(rates: dict[str, Any]) -> str:
+    """The card's "## Measured solve rates" section, drawn from solve_rates.json: a table per
+    set and retry count, one per difficulty level where a set has several, and the commands."""
+    sets = rates["sets"]
+    lines = [SOLVE_RATES_HEADING, "",
+             f"Measured by `python -m benchmarks.evaluate_bundled` on {rates['machine']}; one sample per puzzle,",
+             "temperature 0, one cell/character committed per step (most confident first), the trained loop count.",
+             "'retries' = verifier-guided retries (remask what the verifier rejects and continue, sampling",
+             "at temperature 1.0: `--retry-temperature`).", "",
+             "| set | retries | solved | solve rate [95% CI] | mean NFE |", "|---|---|---|---|---|"]
+    for item in sets:
+        for row in item["rows"]:
+            lines.append(f"| {item['set']} | {row['retries']} | {row['solved']}/{row['puzzles']} | "
+                         f"{row['solve_rate']:.1%} [{row['ci_low']:.1%}, {row['ci_high']:.1%}] | {row['mean_nfe']:.1f} |")
+    groups = [(item, row) for item in sets for row in item["rows"] if len(row.get("by_group") or {}) > 1]
+    if groups:
+        lines += ["", "By difficulty level:", "", "| set | retries | level | solved | solve rate |", "|---|---|---|---|---|"]
+        for item, row in groups:
+            for level, g in row["by_group"].items():
+                lines.append(f"| {item['set']} | {row['retries']} | {level} | {g['solved']}/{g['puzzles']} | "
+                             f"{g['solve_rate']:.1%} |")
+    lines += ["", "Commands:", "", "```bash", *[item["command"] for item in sets], "```", ""]
+    return "\n".join(lines)
 
 
 # ----------------------------------------------------------------------------- loading

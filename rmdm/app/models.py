@@ -7,10 +7,11 @@ torch is imported only when a model is first needed.
 
 from __future__ import annotations
 
-import re
 import threading
 from dataclasses import dataclass
 from typing import Any
+
+NO_SOLVE_RATES = "(no measured solve rates: no solve_rates.json beside its card)"
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class ModelInfo:
     max_loops: int | None
     layers: str
     card: str
+    solve_rates: str  # markdown drawn from the solve_rates.json beside the card, or a note why there is none
 
     def summary(self) -> str:
         what = f"{self.size}x{self.size} Sudoku" if self.task == "sudoku" else f"Countdown, {self.size} numbers"
@@ -63,7 +65,21 @@ def _info(loaded: Any, task: str, size: int) -> ModelInfo:
         max_loops=getattr(cfg, "max_loops", None),
         layers=layers,
         card=str(getattr(loaded, "card", "") or ""),
+        solve_rates=_solve_rates(getattr(loaded, "path", None)),
     )
+
+
+def _solve_rates(directory: Any) -> str:
+    """The "Measured solve rates" text of a checkpoint directory, from its solve_rates.json."""
+    if directory is None:
+        return NO_SOLVE_RATES
+    from solver.checkpoint import read_solve_rates, solve_rates_markdown
+
+    try:
+        rates = read_solve_rates(directory)
+        return solve_rates_markdown(rates).strip() if rates else NO_SOLVE_RATES
+    except Exception as err:  # noqa: BLE001 - a bad file costs the panel its table, not the model
+        return f"(its solve rates could not be read: {err})"
 
 
 class ModelShelf:
@@ -135,18 +151,11 @@ class ModelShelf:
         return f"No bundled model solves {what} yet (models here: {have_text}). Use the exact solver."
 
 
-def solve_rates(card: str) -> str:
-    """The part of a model card about measured solve rates (a heading containing 'solve'), or ''."""
-    match = re.search(r"^(#+)\s*[^\n]*solve[^\n]*\n(.*?)(?=^\1\s|\Z)", card, flags=re.I | re.M | re.S)
-    return match.group(0).strip() if match else ""
-
-
 def about_text(shelf: ModelShelf) -> str:
     """The "about the model" panel: each bundled checkpoint, its size and its measured solve rates."""
     parts = []
     for info in shelf.infos():
-        rates = solve_rates(info.card) or "(its card states no solve rates)"
-        parts.append(f"{info.summary()}\n\n{rates}")
+        parts.append(f"{info.summary()}\n\n{info.solve_rates}")
     text = "\n\n---\n\n".join(parts) or "No bundled model could be loaded here: the exact solvers still work."
     if shelf.problems:
         text += "\n\n**Not loaded:**\n\n" + "\n".join(f"- {p}" for p in shelf.problems)

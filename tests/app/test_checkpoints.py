@@ -3,20 +3,36 @@ a broken checkpoint that must not take the app down, and the bundled ones if any
 
 from __future__ import annotations
 
+import json
+import shutil
+
 import pytest
 
 torch = pytest.importorskip("torch")
 
 from puzzles.sudoku import SudokuShape  # noqa: E402
 from rmdm.app import sudoku_tab  # noqa: E402
-from rmdm.app.models import ModelShelf, about_text  # noqa: E402
+from rmdm.app.models import NO_SOLVE_RATES, ModelShelf, about_text  # noqa: E402
 from rmdm.app.playback import SolveSettings  # noqa: E402
-from solver.checkpoint import list_checkpoints, save_checkpoint  # noqa: E402
+from solver.checkpoint import (  # noqa: E402
+    CARD as CARD_FILE,
+    SOLVE_RATES,
+    SOLVE_RATES_HEADING,
+    bundled_dir,
+    list_checkpoints,
+    read_solve_rates,
+    save_checkpoint,
+    solve_rates_markdown,
+)
 from solver.codecs import SudokuCodec  # noqa: E402
 from solver.model import Denoiser, DenoiserConfig  # noqa: E402
 
 FOUR = "...3.1..2..11.3."
 CARD = "# tiny4\n\nUntrained.\n\n## Solve rates\n\n| steps | loops | solved |\n|---|---|---|\n| 10 | 2 | 0% |\n"
+RATES = {"machine": "a test", "sets": [{"set": "four puzzles", "command": "rmdm eval --checkpoint tiny4", "rows": [
+    {"retries": 0, "solved": 1, "puzzles": 4, "solve_rate": 0.25, "ci_low": 0.05, "ci_high": 0.7, "mean_nfe": 12.0,
+     "by_group": {"easy": {"solved": 1, "puzzles": 2, "solve_rate": 0.5}, "hard": {"solved": 0, "puzzles": 2, "solve_rate": 0.0}}},
+]}]}
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +44,7 @@ def tiny_checkpoint(tmp_path_factory):
     model = Denoiser(config, positions=codec.positions())
     directory = tmp_path_factory.mktemp("ckpt") / "tiny4"
     save_checkpoint(directory, model, codec, {"note": "test"}, CARD)
+    (directory / SOLVE_RATES).write_text(json.dumps(RATES))
     return directory
 
 
@@ -48,10 +65,18 @@ def test_a_saved_checkpoint_serves_the_app(tiny_checkpoint, tmp_path):
     assert "at most 4 loops" in update[2]
 
 
-def test_about_panel_names_each_model(tiny_checkpoint):
+def test_about_panel_names_each_model_with_the_solve_rates_beside_its_card(tiny_checkpoint, tmp_path):
     text = about_text(ModelShelf(extra=[str(tiny_checkpoint)], bundled=False))
-    assert "**tiny4**" in text and "4x4 Sudoku" in text and "## Solve rates" in text
+    assert "**tiny4**" in text and "4x4 Sudoku" in text and "Measured by `python -m benchmarks.evaluate_bundled` on a test;" in text
+    assert "| four puzzles | 0 | 1/4 | 25.0% [5.0%, 70.0%] | 12.0 |" in text and "| four puzzles | 0 | hard | 0/2 | 0.0% |" in text
+    assert "## Solve rates" not in text  # read from solve_rates.json, not cut out of the card
     assert "could be loaded" in about_text(ModelShelf(bundled=False))
+    bare = shutil.copytree(tiny_checkpoint, tmp_path / "bare")
+    (bare / SOLVE_RATES).unlink()
+    assert NO_SOLVE_RATES in about_text(ModelShelf(extra=[str(bare)], bundled=False))
+    (bare / SOLVE_RATES).write_text("{not json")
+    text = about_text(ModelShelf(extra=[str(bare)], bundled=False))
+    assert "could not be read" in text and "not valid JSON" in text and "**bare**" in text  # the model still serves
 
 
 @pytest.mark.skipif(not list_checkpoints(), reason="no bundled checkpoint in this checkout")
@@ -59,7 +84,16 @@ def test_bundled_checkpoints_load_and_answer():
     shelf = ModelShelf()
     assert not shelf.problems, shelf.problems
     for info in shelf.infos():
-        assert info.parameters > 0 and info.card
+        assert info.parameters > 0 and info.card and info.solve_rates.startswith(SOLVE_RATES_HEADING)
     if shelf.get("sudoku", 4) is not None:
         *_, (_, _, verdict, _, run) = sudoku_tab.solve_model(shelf, FOUR, SolveSettings(), "instant")
         assert "data-verdict='solved'" in verdict
+
+
+@pytest.mark.parametrize("name", list_checkpoints())  # none in a checkout without them: skipped
+def test_each_bundled_card_states_the_solve_rates_of_its_json(name):
+    folder = bundled_dir() / name
+    rates = read_solve_rates(folder)
+    assert rates is not None, f"{name}: no {SOLVE_RATES} beside its card"
+    card = (folder / CARD_FILE).read_text()
+    assert card[card.index(SOLVE_RATES_HEADING):] == solve_rates_markdown(rates)  # the section, to the letter

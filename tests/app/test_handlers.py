@@ -7,7 +7,7 @@ import pytest
 from rmdm.app import countdown_tab, render, sudoku_tab
 from rmdm.app.examples import countdown_examples, sudoku_examples
 from rmdm.app.frames import MASK, PAD, Run, View, pick_for_stream, views_from_trace
-from rmdm.app.models import ModelShelf, solve_rates
+from rmdm.app.models import ModelShelf
 from rmdm.app.playback import Limits, SolveSettings, playback
 
 EASY9 = ".....8..53.69..82...15.2..951.7.34.68.4...1.....1.42...6741..8.425....611.8..6..."
@@ -250,9 +250,3 @@ def test_shipped_examples_are_all_readable():
     for label, (numbers, target, rules) in countdown_examples().items():
         *_, verdict, _, run = countdown_tab.solve_exact(numbers, target, rules)
         assert run is not None and "data-verdict='solved'" in verdict, label
-
-
-def test_solve_rates_are_cut_from_the_card():
-    card = "# m\n\ntext\n\n## Solve rates\n\n| steps | rate |\n|---|---|\n| 1 | 0.5 |\n\n## Training\n\nlong\n"
-    assert solve_rates(card).startswith("## Solve rates") and "Training" not in solve_rates(card)
-    assert solve_rates("nothing here") == ""
