@@ -24,7 +24,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from .sampler import SampleOptions, row_frames, sample
+from .constraints import constraint_for
+from .sampler import SampleOptions, sample
+from .search import search
+from .trace import Tracer, row_frames
 
 SEED_STRIDE = 1009  # attempt (sample s, retry r) samples with seed + s * SEED_STRIDE + r
 
@@ -43,6 +46,8 @@ class Attempt:
     loops: int = 0  # core passes per row, summed over steps
     steps: int = 0  # denoising steps run
     remasked: int = 0  # positions remasked for the next attempt
+    nodes: int = 0  # search: commits made, cumulative like nfe
+    backtracks: int = 0  # search: commits undone and replaced, cumulative
 
 
 @dataclass
@@ -59,7 +64,10 @@ class Outcome:
     samples_used: int
     attempts: list[Attempt] = field(default_factory=list)
     tokens: list[int] = field(default_factory=list)
-    frames: list[dict] | None = None  # per-puzzle frames (see sampler.row_frames), `retry` = attempt index
+    frames: list[dict] | None = None  # per-puzzle frames (see trace.row_frames), `retry` = attempt index
+    mode: str = "plain"  # the decoding mode that produced it (see decoding_mode)
+    nodes: int = 0  # search only: commits made, and how many of them replaced an undone one
+    backtracks: int = 0
 
     def within(self, retries: int) -> Attempt:
         """The last attempt a one-sample run with this many retries would have made (exact,
@@ -170,6 +178,18 @@ def _countdown_restart(codec: Any, verdict: Any, tokens: torch.Tensor) -> int:
 # ----------------------------------------------------------------------------- the loop
 
 
+def decoding_mode(options: SampleOptions, retries: int = 0, samples: int = 1) -> str:
+    """'plain', 'constrained' or 'search', '+ N retries' / '+ best of N' where used: how an
+    answer was decoded, as the CLI, the evaluator and the app report it."""
+    mode = "search" if options.search else "constrained" if options.constrain else "plain"
+    if retries:
+        mode += f" + {retries} retr{'y' if retries == 1 else 'ies'}"
+    if samples > 1:
+        mode += f" + best of {samples}"
+    return mode
+
+
+
 def solve_guided(
     model: Any,
     codec: Any,
@@ -190,11 +210,14 @@ def solve_guided(
     count = len(task_inputs)
     attempts: list[list[Attempt]] = [[] for _ in range(count)]
     frames: list[list[dict]] | None = [[] for _ in range(count)] if options.trace else None
+    constraint = constraint_for(codec) if options.constrain or options.search else None
     final = start_tokens.clone()
     spent = torch.zeros(count, dtype=torch.long)
     spent_layers = torch.zeros(count, dtype=torch.long)
     spent_loops = torch.zeros(count, dtype=torch.long)
     spent_steps = torch.zeros(count, dtype=torch.long)
+    spent_nodes = torch.zeros(count, dtype=torch.long)
+    spent_backtracks = torch.zeros(count, dtype=torch.long)
     solved = np.zeros(count, dtype=bool)
     attempt_index = 0
 
@@ -209,23 +232,37 @@ def solve_guided(
             if (s, r) != (0, 0) and options.temperature == 0:
                 update["temperature"] = options.retry_temperature
             opts = options.model_copy(update=update)
-            result = sample(model, tokens, frozen[rows], opts, mask_id=codec.mask_id, retry=attempt_index)
-            valid = check_batch(codec, [task_inputs[i] for i in rows.tolist()], result.tokens.cpu())
+            tracer = Tracer(tokens, codec.vocab_size, retry=attempt_index) if options.trace else None
+            batch_inputs = [task_inputs[i] for i in rows.tolist()]
+            if options.search:
+                def verify(idx, answers, batch_inputs=batch_inputs):
+                    return check_batch(codec, [batch_inputs[k] for k in idx], answers.cpu())
+
+                result = search(
+                    model, tokens, frozen[rows], opts, constraint=constraint, verify=verify, mask_id=codec.mask_id, observer=tracer
+                )
+            else:
+                result = sample(model, tokens, frozen[rows], opts, mask_id=codec.mask_id, constraint=constraint, observer=tracer)
+            valid = check_batch(codec, batch_inputs, result.tokens.cpu())
             keep = []
             for j, i in enumerate(rows.tolist()):
                 if frames is not None:
-                    offset = int(spent[i])
-                    for record in row_frames(result.trace, j):
-                        record.update(nfe=record["nfe"] + offset, sample=s)
+                    offset, undone = int(spent[i]), int(spent_backtracks[i])
+                    for record in row_frames(tracer.frames, j):
+                        record.update(nfe=record["nfe"] + offset, backtracks=record["backtracks"] + undone, sample=s)
                         frames[i].append(record)
                 spent[i] += result.row_nfe[j]
                 spent_layers[i] += result.row_layer_evals[j]
                 spent_loops[i] += result.row_loops[j]
                 spent_steps[i] += result.row_steps[j]
+                if options.search:
+                    spent_nodes[i] += result.row_nodes[j]
+                    spent_backtracks[i] += result.row_backtracks[j]
                 final[i] = result.tokens[j].cpu()
                 answer = codec.decode(final[i])
                 attempt = Attempt(
-                    s, r, answer, bool(valid[j]), int(spent[i]), int(spent_layers[i]), int(spent_loops[i]), int(spent_steps[i])
+                    s, r, answer, bool(valid[j]), int(spent[i]), int(spent_layers[i]), int(spent_loops[i]), int(spent_steps[i]),
+                    nodes=int(spent_nodes[i]), backtracks=int(spent_backtracks[i]),
                 )
                 attempts[i].append(attempt)
                 if valid[j]:
@@ -260,6 +297,9 @@ def solve_guided(
                 attempts=attempts[i],
                 tokens=final[i].tolist(),
                 frames=frames[i] if frames is not None else None,
+                mode=decoding_mode(options, retries, samples),
+                nodes=int(spent_nodes[i]),
+                backtracks=int(spent_backtracks[i]),
             )
         )
     return outcomes

@@ -52,29 +52,19 @@ class SampleOptions(BaseModel):
     min_loops: int = Field(1, ge=1)  # adaptive rows run at least this many loops
     max_loops: int | None = Field(None, ge=1)
     seed: int = 0
-    trace: bool = False
-
-
-@dataclass
-class Frame:
-    """The state after one loop of one step, for the whole batch (CPU tensors, small dtypes).
-
-    `tokens` (B,T) is the state before this step's commit, except in the last frame of a
-    step, which shows it after; `committed` (B,T) marks the positions that frame committed.
-    `predictions`/`confidence` (B,T) are the argmax and its probability (a row's latest
-    readout; 1.0 at given and committed positions before any). `active` (B,) marks rows that
-    ran this loop; `nfe` (B,) is each row's count of network passes so far.
-    """
-
-    step: int
-    loop: int
-    retry: int
-    tokens: torch.Tensor
-    predictions: torch.Tensor
-    confidence: torch.Tensor
-    committed: torch.Tensor
-    active: torch.Tensor
-    nfe: torch.Tensor
+    trace: bool = False  # callers that collect frames (solver.guided) pass a solver.trace.Tracer
+    # verifier in the loop (solver.constraints): illegal tokens get zero probability before the
+    # policy ranks positions; `search` adds backtracking (solver.search), bounded per puzzle by
+    # `search_nfe` network passes and `search_nodes` commits (None: unbounded)
+    constrain: bool = False
+    search: bool = False
+    search_nfe: int | None = Field(None, ge=1)
+    search_nodes: int | None = Field(None, ge=1)
+    search_order: Literal["model", "uniform", "mrv"] = "model"
+    propagate: bool = True  # search: commit a position with one legal token left without the network
+    # search: a backtrack undoes to the most recent commit whose best untried token has at least
+    # this probability (else to the most recent with any untried token)
+    search_min_prob: float = Field(0.0, ge=0.0, le=1.0)
 
 
 @dataclass
@@ -84,7 +74,8 @@ class SampleResult:
     `row_nfe`/`row_layer_evals` (B,) are per row (rows differ when their masked counts or
     adaptive loop counts do); `nfe`/`layer_evals` are the largest of them. `loops_used` is
     the mean loop count per executed step over the rows that ran it; `row_loops` (B,) the
-    total loops each row ran; `row_steps` (B,) the steps each row ran.
+    total loops each row ran; `row_steps` (B,) the steps each row ran; `row_dead_end` (B,),
+    with a constraint, whether a row met a masked position no legal token could fill.
     """
 
     tokens: torch.Tensor
@@ -95,7 +86,7 @@ class SampleResult:
     row_layer_evals: torch.Tensor
     row_loops: torch.Tensor
     row_steps: torch.Tensor
-    trace: list[Frame] | None = None
+    row_dead_end: torch.Tensor | None = None
 
 
 def commit_schedule(masked_counts: torch.Tensor, steps: int | None) -> torch.Tensor:
@@ -158,50 +149,6 @@ def _model_device(model: Any, fallback: torch.device) -> torch.device:
         return fallback
 
 
-def _per_row(fn: Callable[[int, int], int], loops: torch.Tensor, readouts: torch.Tensor) -> torch.Tensor:
-    """fn(loops, readouts) for each row of two (N,) int tensors (few distinct values)."""
-    out = torch.empty_like(loops)
-    pairs = torch.stack([loops, readouts], 1)
-    for pair in torch.unique(pairs, dim=0).tolist():
-        hit = (pairs == torch.tensor(pair, device=pairs.device)).all(1)
-        out[hit] = int(fn(*pair))
-    return out
-
-
-class _Tracer:
-    """Collects frames: full-batch CPU copies, predictions kept per row between readouts."""
-
-    def __init__(self, tokens: torch.Tensor, retry: int, vocab: int):
-        self.dtype = torch.int8 if vocab <= 127 else torch.int16
-        self.retry = retry
-        self.predictions = tokens.cpu().to(self.dtype)
-        self.confidence = torch.ones(tokens.shape, dtype=torch.float16)
-        self.frames: list[Frame] = []
-
-    def readout(self, rows: torch.Tensor, logits: torch.Tensor) -> None:
-        confidence, predictions = logits.float().softmax(-1).max(-1)
-        rows = rows.cpu()
-        self.predictions[rows] = predictions.cpu().to(self.dtype)
-        self.confidence[rows] = confidence.cpu().half()
-
-    def frame(self, step: int, loop: int, tokens, committed, active_rows, nfe) -> None:
-        active = torch.zeros(tokens.shape[0], dtype=torch.bool)
-        active[active_rows.cpu()] = True
-        self.frames.append(
-            Frame(
-                step=step,
-                loop=loop,
-                retry=self.retry,
-                tokens=tokens.cpu().to(self.dtype),
-                predictions=self.predictions.clone(),
-                confidence=self.confidence.clone(),
-                committed=committed.cpu().clone(),
-                active=active,
-                nfe=nfe.cpu().int(),
-            )
-        )
-
-
 def _run_loops(model, h, cond, loops: int, options: SampleOptions, masked: torch.Tensor, readouts: bool, on_readout):
     """Core passes for one step over N rows. Returns (logits (N,T,V), loops run per row (N,)).
 
@@ -253,6 +200,95 @@ def _run_loops(model, h, cond, loops: int, options: SampleOptions, masked: torch
     return logits, ran
 
 
+
+
+def pass_cost(cost: Callable[[int, int], int], loops: torch.Tensor, readouts: torch.Tensor) -> torch.Tensor:
+    """cost(loops, readouts) for (N,) int tensors: the model's per-step counts are affine in both."""
+    base = int(cost(0, 0))
+    return base + (int(cost(1, 0)) - base) * loops + (int(cost(0, 1)) - base) * readouts
+
+
+def predict(
+    model: Any,
+    current: torch.Tensor,
+    still: torch.Tensor,
+    answer_len: torch.Tensor,
+    loops: int,
+    options: SampleOptions,
+    on_readout: Callable[[int, torch.Tensor, torch.Tensor], None] | None = None,
+    readouts: bool = False,
+    mask_id: int | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One denoising step's network evaluation for N rows: `current` (N,T) ids, `still` (N,T)
+    their masked answer positions, `answer_len` (N,) float. Returns (logits (N,T,V) float with
+    MASK at -inf, loops run (N,), NFE (N,), layer evaluations (N,))."""
+    time_conditioned = bool(getattr(model.config, "time_conditioning", False))
+    t = still.sum(1).float() / answer_len if time_conditioned else None
+    h, cond = model.begin(current, t)
+    per_loop = readouts or on_readout is not None or (options.adaptive and options.adaptive_on == "predictions")
+    logits, ran = _run_loops(model, h, cond, loops, options, still, per_loop, on_readout)
+    read = ran if per_loop else torch.ones_like(ran)
+    logits = logits.float()
+    logits[..., resolve_mask_id(model, mask_id)] = float("-inf")
+    return logits, ran, pass_cost(model.nfe_per_step, ran, read), pass_cost(model.layer_evals_per_step, ran, read)
+
+
+def choose(logits: torch.Tensor, options: SampleOptions, generator: torch.Generator) -> torch.Tensor:
+    """(N,T,V) logits -> (N,T) token per position: argmax, or Gumbel-max at `options.temperature`."""
+    if options.temperature > 0:
+        uniform = torch.rand(logits.shape, generator=generator, device=logits.device).clamp_(1e-20, 1.0)
+        return (logits / options.temperature - (-uniform.log()).log()).argmax(-1)
+    return logits.argmax(-1)
+
+
+def commit_ranked(
+    logits: torch.Tensor, current: torch.Tensor, still: torch.Tensor, counts: torch.Tensor, options: SampleOptions, generator
+) -> torch.Tensor:
+    """Commit `counts` (N,) tokens per row at once, the policy's best-ranked masked positions.
+    Returns the new (N,T) tokens."""
+    probs = logits.softmax(-1)
+    choice = choose(logits, options, generator)
+    scores = unmask_scores(options.policy, probs, choice, generator).masked_fill(~still, float("-inf"))
+    order = scores.argsort(dim=1, descending=True, stable=True)
+    rank = torch.empty_like(order).scatter_(1, order, torch.arange(order.shape[1], device=order.device).expand_as(order))
+    commit = (rank < counts[:, None]) & still
+    return torch.where(commit, choice, current)
+
+
+def commit_constrained(
+    logits: torch.Tensor,
+    current: torch.Tensor,
+    still: torch.Tensor,
+    counts: torch.Tensor,
+    options: SampleOptions,
+    generator,
+    constraint: Any,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Commit `counts` (N,) tokens per row one at a time, each from the step's logits with the
+    tokens illegal after the commits before it at zero probability (renormalised per position),
+    so no two commits of a step contradict each other. A masked position with no legal token
+    left is a dead end: it keeps the model's own distribution and is ranked after every
+    position that has one. Returns (new tokens (N,T), dead end (N,) bool)."""
+    tokens, still = current.clone(), still.clone()
+    dead = torch.zeros(tokens.shape[0], dtype=torch.bool, device=tokens.device)
+    for j in range(int(counts.max()) if counts.numel() else 0):
+        want = ((counts > j) & still.any(1)).nonzero().squeeze(1)  # (W,)
+        if want.numel() == 0:
+            break
+        legal, conflict = constraint.check(tokens[want])  # (W,T,V), (W,T)
+        none_legal = still[want] & ~legal.any(-1)  # (W,T)
+        dead[want] |= conflict.any(1) | none_legal.any(1)
+        masked_logits = logits[want].masked_fill(~(legal | none_legal[..., None]), float("-inf"))
+        probs = masked_logits.softmax(-1)
+        choice = choose(masked_logits, options, generator)
+        scores = unmask_scores(options.policy, probs, choice, generator)
+        scores = torch.where(none_legal, torch.full_like(scores, -1e30), scores).masked_fill(~still[want], float("-inf"))
+        position = scores.argmax(1)  # (W,)
+        tokens[want, position] = choice.gather(1, position[:, None]).squeeze(1)
+        still[want, position] = False
+    return tokens, dead
+
+
 @torch.no_grad()
 def sample(
     model: Any,
@@ -261,16 +297,21 @@ def sample(
     options: SampleOptions | None = None,
     *,
     mask_id: int | None = None,
-    retry: int = 0,
+    constraint: Any = None,
+    observer: Any = None,
 ) -> SampleResult:
     """Fill every MASK at a non-frozen position of `tokens` (B,T); `frozen` (B,T) bool.
 
-    Runs on the model's device; the result comes back on the device of `tokens`. `retry`
-    only labels the trace frames (the verifier-guided solver sets it).
+    Runs on the model's device; the result comes back on the device of `tokens`. With
+    `options.constrain`, `constraint` (solver.constraints) masks illegal tokens before each
+    commit. `observer` (e.g. solver.trace.Tracer) gets `on_loop` after every loop's readout
+    and `on_commit` after every step.
     """
     options = options or SampleOptions()
     if tokens.dim() != 2 or frozen.shape != tokens.shape:
         raise ValueError(f"tokens and frozen must both be (B, T); got {tuple(tokens.shape)} and {tuple(frozen.shape)}")
+    if options.constrain and constraint is None:
+        raise ValueError("constrained decoding needs the task's constraint: pass constraint= (solver.constraints.constraint_for(codec))")
     out_device = tokens.device
     device = _model_device(model, tokens.device)
     mask_id = resolve_mask_id(model, mask_id)
@@ -281,64 +322,45 @@ def sample(
     answer_len = (~frozen).sum(1).clamp_min(1).float()
     schedule = commit_schedule(masked.sum(1), options.steps)  # (B, K)
     generator = torch.Generator(device=device).manual_seed(options.seed)
-    time_conditioned = bool(getattr(model.config, "time_conditioning", False))
-    per_loop_readouts = options.trace or (options.adaptive and options.adaptive_on == "predictions")
 
     batch = tokens.shape[0]
     row_nfe = torch.zeros(batch, dtype=torch.long, device=device)
     row_layers = torch.zeros_like(row_nfe)
     row_loops = torch.zeros_like(row_nfe)
     row_steps = torch.zeros_like(row_nfe)
+    dead = torch.zeros(batch, dtype=torch.bool, device=device)
     loops_used: list[float] = []
-    vocab = int(getattr(model.config, "vocab_size", 0) or 0)
-    tracer = _Tracer(tokens, retry, vocab) if options.trace else None
-    no_commits = torch.zeros(tokens.shape, dtype=torch.bool)
 
     for step in range(schedule.shape[1]):
         rows = (schedule[:, step] > 0).nonzero().squeeze(1)
         if rows.numel() == 0:
             continue
         current, still = tokens[rows], masked[rows]
-        t = still.sum(1).float() / answer_len[rows] if time_conditioned else None
-        h, cond = model.begin(current, t)
         on_readout = None
-        if tracer is not None:
+        if observer is not None:
             def on_readout(index, live, out, rows=rows):
-                tracer.readout(rows[live], out)
                 partial = row_nfe.clone()
                 partial[rows[live]] += int(model.nfe_per_step(index + 1, index + 1))
-                tracer.frame(step, index, tokens, no_commits, rows[live], partial)
+                observer.on_loop(step, index, tokens, rows[live], out, partial)
 
-        logits, ran = _run_loops(model, h, cond, loops, options, still, per_loop_readouts, on_readout)
-        readouts = ran if per_loop_readouts else torch.ones_like(ran)
-        row_nfe[rows] += _per_row(model.nfe_per_step, ran, readouts)
-        row_layers[rows] += _per_row(model.layer_evals_per_step, ran, readouts)
+        logits, ran, nfe, layers = predict(model, current, still, answer_len[rows], loops, options, on_readout, mask_id=mask_id)
+        row_nfe[rows] += nfe
+        row_layers[rows] += layers
         row_loops[rows] += ran
         row_steps[rows] += 1
         loops_used.append(ran.float().mean().item())
 
-        logits = logits.float()
-        logits[..., mask_id] = float("-inf")
-        probs = logits.softmax(-1)
-        if options.temperature > 0:
-            uniform = torch.rand(logits.shape, generator=generator, device=device).clamp_(1e-20, 1.0)
-            choice = (logits / options.temperature - (-uniform.log()).log()).argmax(-1)
+        if options.constrain:
+            new, stuck = commit_constrained(logits, current, still, schedule[rows, step], options, generator, constraint)
+            dead[rows] |= stuck
         else:
-            choice = probs.argmax(-1)
-        scores = unmask_scores(options.policy, probs, choice, generator).masked_fill(~still, float("-inf"))
-        order = scores.argsort(dim=1, descending=True, stable=True)
-        rank = torch.empty_like(order).scatter_(1, order, torch.arange(order.shape[1], device=device).expand_as(order))
-        commit = (rank < schedule[rows, step, None]) & still
-        tokens[rows] = torch.where(commit, choice, current)
-        masked[rows] = still & ~commit
-
-        if tracer is not None:  # the step's last frame shows its commit
-            last = tracer.frames[-1]
+            new = commit_ranked(logits, current, still, schedule[rows, step], options, generator)
+        tokens[rows] = new
+        masked[rows] = still & (new == mask_id)
+        if observer is not None:
             committed = torch.zeros(tokens.shape, dtype=torch.bool, device=device)
-            committed[rows] = commit
-            last.tokens = tokens.cpu().to(tracer.dtype)
-            last.committed = committed.cpu()
-            last.nfe = row_nfe.cpu().int()
+            committed[rows] = still & (new != mask_id)
+            observer.on_commit(step, tokens, committed, row_nfe)
 
     return SampleResult(
         tokens=tokens.to(out_device),
@@ -349,33 +371,5 @@ def sample(
         row_layer_evals=row_layers.cpu(),
         row_loops=row_loops.cpu(),
         row_steps=row_steps.cpu(),
-        trace=tracer.frames if tracer is not None else None,
+        row_dead_end=dead.cpu(),
     )
-
-
-def row_frames(frames: list[Frame], row: int) -> list[dict]:
-    """One row's frames as plain dicts (step, loop, retry, tokens, predictions, confidence,
-    committed as (T,) lists; nfe an int), keeping only the loops that row ran; each step's
-    commit is shown in that row's last frame of the step."""
-    out: list[dict] = []
-    for i, frame in enumerate(frames):
-        step_ends = i + 1 == len(frames) or (frames[i + 1].step, frames[i + 1].retry) != (frame.step, frame.retry)
-        if not bool(frame.active[row]) and not step_ends:
-            continue
-        record = {
-            "step": frame.step,
-            "loop": frame.loop,
-            "retry": frame.retry,
-            "tokens": frame.tokens[row].tolist(),
-            "predictions": frame.predictions[row].tolist(),
-            "confidence": [round(float(c), 4) for c in frame.confidence[row]],
-            "committed": frame.committed[row].tolist(),
-            "nfe": int(frame.nfe[row]),
-        }
-        if step_ends:
-            if not any(record["committed"]) and not bool(frame.active[row]):
-                continue  # the row did not run this step
-            if not bool(frame.active[row]) and out and (out[-1]["step"], out[-1]["retry"]) == (frame.step, frame.retry):
-                record["loop"] = out.pop()["loop"]  # the row stopped looping early: its last loop commits
-        out.append(record)
-    return out

@@ -7,17 +7,27 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from solver.sampler import SampleOptions, commit_schedule, row_frames, sample
+from solver.sampler import SampleOptions, commit_schedule, sample
+from solver.trace import Tracer, row_frames
 
 from .fake_models import FakeDenoiser, masked_batch, position_answer
 
 T = 16
 
 
+def traced(model, tokens, frozen, options):
+    """sample() with a Tracer observing it; its frames as `result.trace`."""
+    tracer = Tracer(tokens, model.config.vocab_size)
+    result = sample(model, tokens, frozen, options, observer=tracer)
+    result.trace = tracer.frames
+    return result
+
+
 def run(model=None, batch=5, **options):
     model = model or FakeDenoiser(seq_len=T)
     tokens, frozen = masked_batch(batch, T)
-    return model, tokens, frozen, sample(model, tokens, frozen, SampleOptions(**options))
+    how = traced if options.pop("trace", False) else sample
+    return model, tokens, frozen, how(model, tokens, frozen, SampleOptions(**options))
 
 
 @settings(deadline=None, max_examples=60)
@@ -91,7 +101,7 @@ def test_top_prob_commits_the_most_confident_first():
     model = FakeDenoiser(seq_len=T)
     tokens = torch.zeros(1, T, dtype=torch.long)
     frozen = torch.zeros(1, T, dtype=torch.bool)
-    result = sample(model, tokens, frozen, SampleOptions(steps=T // 4, trace=True))
+    result = traced(model, tokens, frozen, SampleOptions(steps=T // 4))
     first = result.trace[-1 if len(result.trace) == 1 else model.config.loops - 1].committed[0]
     sharp = 1 + torch.arange(T) % 5  # the fake's per-position sharpness
     assert first.sum() == 4
@@ -194,7 +204,7 @@ def test_trace_frames_per_loop_and_per_row():
 def test_adaptive_trace_shows_each_rows_own_loops():
     model = FakeDenoiser(seq_len=T, answer=lambda x: 1 + (x.sum(1, keepdim=True) + torch.arange(T)) % 9, rate=0.3)
     tokens, frozen = masked_batch(4, T)
-    result = sample(model, tokens, frozen, SampleOptions(steps=2, adaptive=True, adaptive_threshold=0.08, trace=True))
+    result = traced(model, tokens, frozen, SampleOptions(steps=2, adaptive=True, adaptive_threshold=0.08))
     for b in range(4):
         mine = row_frames(result.trace, b)
         assert len(mine) == int(result.row_loops[b])
@@ -261,7 +271,9 @@ def test_real_denoiser_nfe_matches_the_passes_it_made(options):
         _count_rows(stack, counter, key)
     codec = SudokuCodec(SudokuShape(2, 2))
     tokens, frozen, _ = codec.encode_batch([".3....2.4....1..", "...1..2.42..1...", "................"])
-    result = sample(model, tokens, frozen, SampleOptions(**options))
+    options = dict(options)
+    how = traced if options.pop("trace", False) else sample
+    result = how(model, tokens, frozen, SampleOptions(**options))
     assert int(result.row_nfe.sum()) == counter["prelude"] + counter["core"] + counter["coda"]
     assert int(result.row_layer_evals.sum()) == counter["layers"]
     assert not (result.tokens == codec.mask_id).any()
