@@ -42,6 +42,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--policy", default="top_prob", metavar="LIST", help=f"unmasking policies: {', '.join(POLICIES)} (default: top_prob)")
     p.add_argument("--retries", default="0", metavar="LIST", help="verifier-guided retries, e.g. 0,1,4 (default: 0)")
     p.add_argument("--samples", type=int, default=1, metavar="N", help="best-of-N samples per puzzle (default: 1)")
+    p.add_argument("--decoding", default="plain", metavar="LIST",
+                   help="decoding modes: plain, constrained (illegal tokens masked), search (backtracking, budget --search-nfe), "
+                        "search-mrv / search-uniform (the search without the network, for node counts) (default: plain)")
+    p.add_argument("--search-nfe", default="none", metavar="LIST",
+                   help="NFE budgets per puzzle for --decoding search, e.g. 340,510,1000; 'none' = unbounded (default)")
+    p.add_argument("--search-nodes", type=int, default=None, metavar="N", help="cap on the commits a search makes per puzzle (default: none)")
     p.add_argument("--adaptive", action="store_true", help="adaptive loops: stop a step's loops once the predictions stop changing (--adaptive-on); --loops is the cap")
     p.add_argument("--adaptive-on", choices=("hidden", "predictions"), default=None,
                    help="what must settle: the hidden state's relative change, or the share of masked positions whose "
@@ -101,6 +107,8 @@ def _check_numbers(args: argparse.Namespace) -> None:
         raise UsageError(f"--retry-temperature cannot be negative, got {args.retry_temperature}")
     if args.adaptive_threshold is not None and args.adaptive_threshold < 0:
         raise UsageError(f"--adaptive-threshold cannot be negative, got {args.adaptive_threshold}")
+    if args.search_nodes is not None and args.search_nodes < 1:
+        raise UsageError(f"--search-nodes must be at least 1, got {args.search_nodes}")
     if args.limit is not None and args.limit < 1:
         raise UsageError(f"--limit must be at least 1, got {args.limit}")
 
@@ -132,9 +140,15 @@ def _run(args: argparse.Namespace) -> int:
     loops = parse_list(args.loops, "--loops", minimum=1, default_word="trained")
     retries = [int(r) for r in parse_list(args.retries, "--retries", minimum=0)]
     policies = parse_policies(args.policy)
+    decodings = [d.strip() for d in args.decoding.split(",") if d.strip()]
+    budgets = parse_list(args.search_nfe, "--search-nfe", minimum=1, default_word="none")
     _check_numbers(args)
 
-    from .evaluate import evaluate, load_eval_data, sweep, write_results
+    from .evaluate import DECODINGS, evaluate, load_eval_data, sweep, write_results
+
+    unknown = [d for d in decodings if d not in DECODINGS]
+    if unknown or not decodings:
+        raise UsageError(f"--decoding: unknown mode {unknown[0] if unknown else args.decoding!r} (choose from {', '.join(DECODINGS)})")
 
     data = load_eval_data(args.data, split=args.split, limit=args.limit)
 
@@ -149,8 +163,9 @@ def _run(args: argparse.Namespace) -> int:
     if too_many:
         raise UsageError(f"--loops: {too_many[0]} exceeds this model's max_loops = {model_max}")
 
-    settings = sweep(steps, loops, policies, retries, samples=args.samples, adaptive=args.adaptive)
-    runs = len({(s.steps, s.loops, s.policy, s.retries if s.samples > 1 else None) for s in settings})
+    settings = sweep(steps, loops, policies, retries, samples=args.samples, adaptive=args.adaptive,
+                     decodings=decodings, search_budgets=budgets)
+    runs = len({(s.steps, s.loops, s.policy, s.decoding, s.search_nfe, s.retries if s.samples > 1 else None) for s in settings})
     bar = None
     if not args.quiet:
         from tqdm import tqdm
@@ -161,7 +176,7 @@ def _run(args: argparse.Namespace) -> int:
         rows = evaluate(
             loaded, data, settings, batch_size=args.batch_size, temperature=args.temperature,
             retry_temperature=args.retry_temperature, seed=args.seed, adaptive_threshold=args.adaptive_threshold,
-            adaptive_on=args.adaptive_on, progress=bar.update if bar is not None else None,
+            adaptive_on=args.adaptive_on, search_nodes=args.search_nodes, progress=bar.update if bar is not None else None,
         )
     finally:
         if bar is not None:
@@ -187,6 +202,7 @@ def _run(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "adaptive_threshold": args.adaptive_threshold,
         "adaptive_on": args.adaptive_on,
+        "search_nodes": args.search_nodes,
         "wall_seconds": wall,
         "versions": _versions(),
     }
@@ -223,9 +239,9 @@ def print_tables(rows: list, data: Any, title: str) -> None:
     if not console.is_terminal:  # a pipe or a file: no need to squeeze into 80 columns
         console = Console(width=160)
     table = Table(title=title, title_justify="left")
-    for column in ("steps", "loops", "policy", "retries", "solved", "solve rate [95% CI]", "NFE", "layer evals",
-                   "loops/step", "puzzles/s"):
-        table.add_column(column, justify="left" if column == "policy" else "right")
+    for column in ("steps", "loops", "policy", "decoding", "retries", "solved", "solve rate [95% CI]", "NFE", "p95 NFE",
+                   "nodes", "layer evals", "loops/step", "puzzles/s"):
+        table.add_column(column, justify="left" if column in ("policy", "decoding") else "right")
     for row in rows:
         s = row.setting
         loops = "trained" if s.loops is None else str(s.loops)
@@ -233,10 +249,13 @@ def print_tables(rows: list, data: Any, title: str) -> None:
             "all" if s.steps is None else str(s.steps),
             f"≤{loops} adapt." if s.adaptive else loops,
             s.policy + (f" ×{s.samples}" if s.samples > 1 else ""),
+            s.decoding + (f" ≤{s.search_nfe}" if s.search_nfe is not None else ""),
             str(s.retries),
             f"{row.solved}/{row.puzzles}",
             f"{100 * row.solve_rate:.1f}% [{100 * row.ci_low:.1f}, {100 * row.ci_high:.1f}]",
             f"{row.mean_nfe:.1f}",
+            f"{row.p95_nfe:.0f}",
+            f"{row.mean_nodes:.0f}" if s.decoding.startswith("search") else "",
             f"{row.mean_layer_evals:.1f}",
             f"{row.loops_per_step:.2f}",
             f"{row.puzzles_per_s:.1f}",

@@ -7,9 +7,11 @@ next to the compute spent (mean NFE, layer evaluations, loops per step) and the 
 
 Data is a data_gen directory (manifest.json + Parquet shards) or a raw public file: one-line
 Sudoku `.txt`, Countdown `.jsonl` (`{"input": "n1,...,target", ...}`), or one Parquet file.
-A sweep runs every combination of steps x loops x policy; with one sample per puzzle, the
-retry counts of a sweep come from one run with the largest (a retry only depends on the
-attempts before it), each with the time of its own passes.
+A sweep runs every combination of steps x loops x policy x decoding (plain, constrained,
+search with each NFE budget, and the no-network search baselines search-mrv and
+search-uniform); with one sample per puzzle, the retry counts of a sweep come from one run
+with the largest (a retry only depends on the attempts before it), each with the time of its
+own passes.
 """
 
 from __future__ import annotations
@@ -45,6 +47,21 @@ class EvalData:
     split: str | None = None
 
 
+DECODINGS: tuple[str, ...] = ("plain", "constrained", "search", "search-mrv", "search-uniform")
+
+
+def decoding_options(decoding: str, search_nfe: int | None = None) -> dict[str, Any]:
+    """SampleOptions fields for a decoding mode of the sweep."""
+    if decoding not in DECODINGS:
+        raise EvalError(f"unknown decoding {decoding!r} (choose from {', '.join(DECODINGS)})")
+    if decoding == "plain":
+        return {}
+    if decoding == "constrained":
+        return {"constrain": True}
+    order = decoding.partition("-")[2] or "model"
+    return {"search": True, "search_order": order, "search_nfe": search_nfe}
+
+
 @dataclass(frozen=True)
 class Setting:
     steps: int | None  # None: one position per step
@@ -53,11 +70,14 @@ class Setting:
     retries: int = 0
     samples: int = 1
     adaptive: bool = False
+    decoding: str = "plain"  # one of DECODINGS
+    search_nfe: int | None = None  # search: the NFE budget per puzzle (None: unbounded)
 
     def label(self) -> str:
         steps = "all" if self.steps is None else self.steps
         loops = "trained" if self.loops is None else self.loops
-        return f"steps={steps} loops={loops}{'(adaptive)' if self.adaptive else ''} {self.policy} retries={self.retries}"
+        decoding = self.decoding + (f"(nfe<={self.search_nfe})" if self.search_nfe is not None else "")
+        return f"steps={steps} loops={loops}{'(adaptive)' if self.adaptive else ''} {self.policy} {decoding} retries={self.retries}"
 
 
 @dataclass
@@ -78,6 +98,8 @@ class EvalRow:
     seconds: float
     puzzles_per_s: float
     by_group: dict[str, dict[str, float]] = field(default_factory=dict)
+    p95_nfe: float = 0.0  # 95th percentile of the NFE per puzzle
+    mean_nodes: float = 0.0  # search: commits per puzzle (0 for the other decodings)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -251,19 +273,36 @@ def sweep(
     retries: Sequence[int] = (0,),
     samples: int = 1,
     adaptive: bool = False,
+    decodings: Sequence[str] = ("plain",),
+    search_budgets: Sequence[int | None] = (None,),
 ) -> list[Setting]:
-    """Every combination, in the order given (steps outermost, retries innermost)."""
+    """Every combination, in the order given (steps outermost, retries innermost); the NFE
+    budgets apply to "search" only (the baselines run no network: bound them by nodes)."""
+    for decoding in decodings:
+        decoding_options(decoding)
     return [
-        Setting(s, lp, p, r, samples, adaptive)
+        Setting(s, lp, p, r, samples, adaptive, d, b)
         for s in steps
         for lp in loops
         for p in policies
+        for d in decodings
+        for b in (search_budgets if d == "search" else (None,))
         for r in retries
     ]
 
 
-def _row(setting: Setting, data: EvalData, results: list[tuple[bool, int, int, int, int]], seconds: float) -> EvalRow:
-    """results: per puzzle (solved, nfe, layer_evals, loops, steps)."""
+def _percentile(values: list[int], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = q / 100 * (len(ordered) - 1)
+    low = int(math.floor(rank))
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def _row(setting: Setting, data: EvalData, results: list[tuple[bool, int, int, int, int, int]], seconds: float) -> EvalRow:
+    """results: per puzzle (solved, nfe, layer_evals, loops, steps, nodes)."""
     total = len(results)
     solved = sum(r[0] for r in results)
     low, high = wilson_interval(solved, total)
@@ -296,6 +335,8 @@ def _row(setting: Setting, data: EvalData, results: list[tuple[bool, int, int, i
         seconds=seconds,
         puzzles_per_s=total / seconds if seconds > 0 else float("inf"),
         by_group=by_group,
+        p95_nfe=_percentile([r[1] for r in results], 95),
+        mean_nodes=sum(r[5] for r in results) / max(total, 1),
     )
 
 
@@ -318,6 +359,7 @@ def evaluate(
     seed: int = 0,
     adaptive_threshold: float | None = None,
     adaptive_on: str | None = None,
+    search_nodes: int | None = None,
     progress: Callable[[int], None] | None = None,
     on_row: Callable[[EvalRow], None] | None = None,
 ) -> list[EvalRow]:
@@ -331,7 +373,10 @@ def evaluate(
         except ValueError as err:
             raise EvalError(str(err)) from None
     rows: dict[Setting, EvalRow] = {}
-    given = {"retry_temperature": retry_temperature, "adaptive_threshold": adaptive_threshold, "adaptive_on": adaptive_on}
+    given = {
+        "retry_temperature": retry_temperature, "adaptive_threshold": adaptive_threshold, "adaptive_on": adaptive_on,
+        "search_nodes": search_nodes,
+    }
     defaults_overridden = {name: value for name, value in given.items() if value is not None}  # else the sampler's
     for run, budgets in _runs(settings):
         options = SampleOptions(
@@ -342,18 +387,19 @@ def evaluate(
             adaptive=run.adaptive,
             seed=seed,
             **defaults_overridden,
+            **decoding_options(run.decoding, run.search_nfe),
         )
         timings: list[tuple[int, int, float]] = []
         outcomes = solve_batches(
             loaded, data.inputs, options, run.retries, run.samples, batch_size, on_batch=progress, timings=timings
         )
         for budget in budgets:
-            setting = Setting(run.steps, run.loops, run.policy, budget, run.samples, run.adaptive)
+            setting = Setting(run.steps, run.loops, run.policy, budget, run.samples, run.adaptive, run.decoding, run.search_nfe)
             if run.samples == 1:
                 results = [_within(o, budget) for o in outcomes]
                 seconds = sum(t for s, r, t in timings if r <= budget)
             else:
-                results = [(o.valid, o.nfe, o.layer_evals, o.attempts[-1].loops, o.attempts[-1].steps) for o in outcomes]
+                results = [(o.valid, o.nfe, o.layer_evals, o.attempts[-1].loops, o.attempts[-1].steps, o.nodes) for o in outcomes]
                 seconds = sum(t for _, _, t in timings)
             rows[setting] = _row(setting, data, results, seconds)
             if on_row is not None:
@@ -365,18 +411,19 @@ def _runs(settings: Sequence[Setting]) -> list[tuple[Setting, list[int]]]:
     """Group settings that one run serves: one sample, same everything but retries."""
     runs: dict[Setting, list[int]] = {}
     for s in settings:
-        key = Setting(s.steps, s.loops, s.policy, -1 if s.samples == 1 else s.retries, s.samples, s.adaptive)
+        key = Setting(s.steps, s.loops, s.policy, -1 if s.samples == 1 else s.retries, s.samples, s.adaptive, s.decoding, s.search_nfe)
         runs.setdefault(key, [])
         if s.retries not in runs[key]:
             runs[key].append(s.retries)
     return [
-        (Setting(k.steps, k.loops, k.policy, max(budgets), k.samples, k.adaptive), budgets) for k, budgets in runs.items()
+        (Setting(k.steps, k.loops, k.policy, max(budgets), k.samples, k.adaptive, k.decoding, k.search_nfe), budgets)
+        for k, budgets in runs.items()
     ]
 
 
-def _within(outcome: Outcome, retries: int) -> tuple[bool, int, int, int, int]:
+def _within(outcome: Outcome, retries: int) -> tuple[bool, int, int, int, int, int]:
     a = outcome.within(retries)
-    return a.valid, a.nfe, a.layer_evals, a.loops, a.steps
+    return a.valid, a.nfe, a.layer_evals, a.loops, a.steps, a.nodes
 
 
 # ----------------------------------------------------------------------------- output
@@ -395,8 +442,9 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 CSV_FIELDS = [
-    "steps", "loops", "adaptive", "policy", "retries", "samples", "group", "puzzles", "solved", "solve_rate",
-    "ci_low", "ci_high", "mean_nfe", "mean_layer_evals", "mean_steps", "loops_per_step", "seconds", "puzzles_per_s",
+    "steps", "loops", "adaptive", "policy", "retries", "samples", "decoding", "search_nfe", "group", "puzzles", "solved",
+    "solve_rate", "ci_low", "ci_high", "mean_nfe", "p95_nfe", "mean_nodes", "mean_layer_evals", "mean_steps",
+    "loops_per_step", "seconds", "puzzles_per_s",
 ]
 
 
@@ -413,7 +461,7 @@ def results_csv(rows: Sequence[EvalRow]) -> str:
         base["steps"] = "all" if row.setting.steps is None else row.setting.steps
         base["loops"] = "trained" if row.setting.loops is None else row.setting.loops
         writer.writerow({**base, "group": "all"})
-        timing = dict.fromkeys(("mean_steps", "loops_per_step", "seconds", "puzzles_per_s"), "")
+        timing = dict.fromkeys(("p95_nfe", "mean_nodes", "mean_steps", "loops_per_step", "seconds", "puzzles_per_s"), "")
         for label, group in row.by_group.items():
             writer.writerow({**base, **timing, "group": label, **group})
     return out.getvalue()

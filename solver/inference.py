@@ -92,6 +92,10 @@ def options_from_args(args: Any) -> tuple[SampleOptions, int, int]:
         **({"retry_temperature": float(retry)} if retry is not None else {}),
         adaptive=bool(get("adaptive", False)),
         seed=int(get("seed") or 0),
+        constrain=bool(get("constrain", False)),
+        search=bool(get("search", False)),
+        search_nfe=get("search_nfe"),
+        search_nodes=get("search_nodes"),
     )
     return options, int(get("retries") or 0), int(get("samples") or 1)
 

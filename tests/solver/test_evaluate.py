@@ -159,6 +159,9 @@ def run_cli(capsys, *argv: str) -> tuple[int, str]:
         (["--policy", "best"], "--policy: unknown policy 'best'"),
         (["--samples", "0"], "--samples must be at least 1"),
         (["--limit", "0"], "--limit must be at least 1"),
+        (["--decoding", "plain,greedy"], "--decoding: unknown mode 'greedy'"),
+        (["--search-nfe", "0"], "--search-nfe: 0 is below the minimum 1"),
+        (["--search-nodes", "0"], "--search-nodes must be at least 1"),
     ],
 )
 def test_eval_bad_sweep_values_exit_2_with_one_line(tmp_path, capsys, flags, message):
@@ -197,3 +200,19 @@ def test_adaptive_on_reaches_the_sampler(tmp_path):
     # the oracle's predictions never change between loops: settled at the second loop's readout
     settled = evaluate(loaded, data, settings, adaptive_on="predictions", adaptive_threshold=0.5)[0]
     assert settled.loops_per_step == 2 and settled.mean_nfe < never.mean_nfe
+
+
+def test_decoding_modes_sweep_and_search_fixes_what_plain_decoding_gets_wrong(tmp_path):
+    data = load_eval_data(write_sudoku_dir(tmp_path))
+    loaded = SimpleNamespace(model=oracle(known_9x9()), codec=CODEC, name="oracle")
+    settings = sweep([None], decodings=["plain", "constrained", "search", "search-mrv"], search_budgets=[None, 10_000])
+    assert [(s.decoding, s.search_nfe) for s in settings] == [
+        ("plain", None), ("constrained", None), ("search", None), ("search", 10_000), ("search-mrv", None)
+    ]
+    plain, constrained, search, bounded, mrv = evaluate(loaded, data, settings)
+    assert plain.solved == 0 and search.solved == bounded.solved == 3  # the oracle's confident mistake, undone
+    assert search.mean_nodes >= 81 - 30 and plain.mean_nodes == 0
+    assert search.p95_nfe >= search.mean_nfe - 1e-9 and search.mean_nfe >= plain.mean_nfe
+    assert mrv.solved == 3 and mrv.mean_nfe == 0  # no network
+    rows = results_csv([plain, search]).splitlines()
+    assert rows[0].split(",")[6:8] == ["decoding", "search_nfe"] and ",search," in rows[5]
