@@ -22,7 +22,7 @@ import gradio as gr  # noqa: E402
 from . import add_arguments, countdown_tab, render, sudoku_tab  # noqa: E402
 from .examples import countdown_examples, sudoku_examples  # noqa: E402
 from .models import ModelShelf, about_text  # noqa: E402
-from .playback import POLICIES, SPEEDS, Limits, SolveSettings, replay  # noqa: E402
+from .playback import DECODINGS, POLICIES, SPEEDS, Limits, SolveSettings, replay  # noqa: E402
 
 log = logging.getLogger("rmdm.app")
 
@@ -91,11 +91,18 @@ def _model_controls(max_steps: int, limits: Limits) -> list[gr.components.Compon
         with gr.Row():
             adaptive = gr.Checkbox(False, label="Adaptive loops", info="stop a step's loops once the predictions stop changing (at most the loops set, else as trained)")
             seed = gr.Number(0, precision=0, label="Seed", minimum=0, maximum=2**31 - 1)
-    return [steps, loops, adaptive, policy, retries, seed]
+        decoding = gr.Radio(
+            list(DECODINGS), value="plain", label="Decoding",
+            info="constrained: a digit already in the row, column or box is never placed; search: also undo and try the next "
+                 f"digit at a dead end (at most {limits.max_passes} network passes). Sudoku only",
+        )
+    return [steps, loops, adaptive, policy, retries, seed, decoding]
 
 
-def _settings(steps, loops, adaptive, policy, retries, seed) -> SolveSettings:
-    return SolveSettings(int(steps or 0), int(loops or 0), bool(adaptive), str(policy), int(retries or 0), int(seed or 0))
+def _settings(steps, loops, adaptive, policy, retries, seed, decoding="plain") -> SolveSettings:
+    return SolveSettings(
+        int(steps or 0), int(loops or 0), bool(adaptive), str(policy), int(retries or 0), int(seed or 0), str(decoding or "plain")
+    )
 
 
 @dataclass

@@ -188,13 +188,18 @@ def solve_model(
         return
     positions = int((~encoded.frozen).sum())
     problem = limits.check(settings, positions, loaded)
+    if problem is None and settings.decoding != "plain":
+        problem = (
+            f"{settings.decoding.capitalize()} decoding needs a task constraint, and Countdown has none yet "
+            "(its calculator constraint waits on a number-aware codec): choose plain decoding."
+        )
     if problem:
         yield _refuse(problem, "error", instance)
         return
     yield render.countdown_prompt(instance.numbers, instance.target), render.caption(None), render.verdict_box(
         "info", "The model is solving..."
     ), 0, None
-    outcome = run_model(loaded, instance, settings)
+    outcome = run_model(loaded, instance, settings, limits)
     run = Run("countdown", instance.to_line(), outcome.views)
     attempts = []
     for retry, end in enumerate(run.retry_ends()):

@@ -24,6 +24,8 @@ class View:
     `guesses[i]` the model's current best character there and `confidence[i]` its
     probability; `committed[i]` is True where position i was committed at this frame.
     step/loop/retry are 0-based; `steps`/`loops` are the totals of the run (None if unknown).
+    A search's frames also have `kind` "backtrack" (`reverted[i]`: position i was undone) or
+    "propagate" (committed because only one digit was left), and `backtracks` so far.
     """
 
     cells: str
@@ -37,6 +39,9 @@ class View:
     steps: int | None = None
     loops: int | None = None
     label: str = ""  # overrides the step/loop caption ("puzzle", "exact solver", ...)
+    kind: str = "loop"  # "loop", or a search's "backtrack" / "propagate"
+    reverted: tuple[bool, ...] = ()
+    backtracks: int = 0
 
     @property
     def masked(self) -> int:
@@ -109,6 +114,7 @@ def views_from_trace(
         comm = _row(frame_field(fr, "committed"))
         idx = list(positions) if positions is not None else list(range(len(tokens)))
         retry = int(frame_field(fr, "retry", 0) or 0)
+        reverted = _row(frame_field(fr, "reverted"))
         views.append(
             View(
                 cells=token_chars([tokens[i] for i in idx]),
@@ -121,6 +127,9 @@ def views_from_trace(
                 nfe=int(frame_field(fr, "nfe", 0) or 0),
                 steps=steps if steps is not None else max_step.get(retry, 0) + 1,
                 loops=loops,
+                kind=str(frame_field(fr, "kind", "loop") or "loop"),
+                reverted=tuple(bool(reverted[i]) for i in idx) if reverted else (),
+                backtracks=int(frame_field(fr, "backtracks", 0) or 0),
             )
         )
     return views

@@ -35,15 +35,20 @@ class SolveSettings:
     policy: str = "top_prob"
     retries: int = 0
     seed: int = 0
+    decoding: str = "plain"  # one of DECODINGS
+
+
+DECODINGS = ("plain", "constrained", "search")  # search: backtracking with the verifier in the loop (Sudoku)
 
 
 @dataclass(frozen=True)
 class Limits:
     """Caps on the work of one request, so no click can hold a worker for long."""
 
-    max_passes: int = 4000  # steps x loops x attempts, counted in core passes
+    max_passes: int = 4000  # steps x loops x attempts, counted in core passes; a search's whole budget
     max_retries: int = 5
     max_loops: int = 32
+    max_search_nodes: int = 20_000  # a search's commits, forced ones and backtracks included
 
     def check(self, settings: SolveSettings, positions: int, loaded: Any) -> str | None:
         """Why these settings are refused, or None. `positions` = answer positions to fill."""
@@ -52,6 +57,10 @@ class Limits:
         for name in ("steps", "loops", "retries"):
             if getattr(settings, name) < 0:
                 return f"{name} cannot be negative."
+        if settings.decoding not in DECODINGS:
+            return f"Unknown decoding {settings.decoding!r} (choose one of {', '.join(DECODINGS)})."
+        if settings.decoding == "search" and settings.retries:
+            return "A search already backtracks where the verifier objects: use retries with plain or constrained decoding."
         if settings.retries > self.max_retries:
             return f"At most {self.max_retries} retries per request."
         steps = settings.steps or positions
@@ -62,6 +71,8 @@ class Limits:
             return f"This model runs at most {cap} loops per step."
         loops = self.loops_for(settings, loaded)
         passes = steps * loops * (settings.retries + 1)  # adaptive: at most this, its cap is the same count
+        if settings.decoding == "search":
+            return None  # bounded by search_options: every pass, backtracks included, counts
         if passes > self.max_passes:
             return (
                 f"That is {steps} steps x {loops} loops x {settings.retries + 1} attempts = {passes} passes, "
@@ -73,6 +84,12 @@ class Limits:
         """The most loops per step a request may ask of this model."""
         model_max = getattr(loaded.model.config, "max_loops", None) or self.max_loops
         return min(self.max_loops, int(model_max))
+
+    def search_options(self, settings: SolveSettings) -> dict[str, Any]:
+        """SampleOptions fields for the decoding mode; a search gets this app's whole budget."""
+        if settings.decoding == "search":
+            return {"search": True, "search_nfe": self.max_passes, "search_nodes": self.max_search_nodes}
+        return {"constrain": settings.decoding == "constrained"}
 
     @staticmethod
     def loops_for(settings: SolveSettings, loaded: Any) -> int:
@@ -86,6 +103,8 @@ class ModelOutcome:
     answer: str  # the codec's decoding of the final answer (Sudoku: one line; Countdown: steps)
     nfe: int
     seconds: float
+    mode: str = "plain"  # how it was decoded (solver.guided.decoding_mode)
+    backtracks: int = 0
 
 
 def token_chars(codec: Any) -> Callable[[list[int]], str]:
@@ -106,7 +125,7 @@ def token_chars(codec: Any) -> Callable[[list[int]], str]:
     return lambda ids: "".join(table.get(int(i), "?") for i in ids)
 
 
-def run_model(loaded: Any, instance: Any, settings: SolveSettings) -> ModelOutcome:
+def run_model(loaded: Any, instance: Any, settings: SolveSettings, limits: Limits = Limits()) -> ModelOutcome:
     """Solve one puzzle with the sampler's trace on; frames cover the answer positions only."""
     from solver.inference import solve_one
     from solver.sampler import SampleOptions
@@ -119,6 +138,7 @@ def run_model(loaded: Any, instance: Any, settings: SolveSettings) -> ModelOutco
         adaptive=settings.adaptive,
         seed=settings.seed,
         trace=True,
+        **limits.search_options(settings),
     )
     started = time.perf_counter()
     outcome = solve_one(loaded, instance, options, retries=settings.retries)
@@ -129,7 +149,7 @@ def run_model(loaded: Any, instance: Any, settings: SolveSettings) -> ModelOutco
     chars = token_chars(codec)
     loops = Limits.loops_for(settings, loaded) if not settings.adaptive else None
     views = views_from_trace(outcome.frames or [], chars, positions, loops=loops)
-    return ModelOutcome(views, str(outcome.answer), int(outcome.nfe), seconds)
+    return ModelOutcome(views, str(outcome.answer), int(outcome.nfe), seconds, outcome.mode, int(outcome.backtracks))
 
 
 def playback(

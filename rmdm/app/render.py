@@ -28,6 +28,7 @@ table.rmdm-board td.given { background: #e5e7eb; color: #111827; font-weight: 70
 table.rmdm-board td.filled { color: #1d4ed8; font-weight: 600; }
 table.rmdm-board td.fresh { background: #fcd34d !important; color: #78350f; font-weight: 700;
   box-shadow: inset 0 0 0 2px #f59e0b; }
+table.rmdm-board td.reverted { background: #e9d5ff !important; color: #581c87; box-shadow: inset 0 0 0 2px #a855f7; }
 table.rmdm-board td.masked { color: #6d28d9; font-style: italic; font-weight: 400; }
 table.rmdm-board td.masked span { font-size: 0.72em; }
 table.rmdm-board td.conflict { background: #fecaca !important; color: #991b1b;
@@ -42,6 +43,7 @@ table.rmdm-board.solved { border-color: #15803d; box-shadow: 0 0 0 3px #86efac; 
 .rmdm-chip { padding: 3px 10px; border-radius: 999px; background: #eef2ff; color: #3730a3;
   font-size: 0.9em; border: 1px solid #c7d2fe; }
 .rmdm-chip.retry { background: #fff7ed; color: #9a3412; border-color: #fed7aa; }
+.rmdm-chip.backtrack { background: #f3e8ff; color: #6b21a8; border-color: #d8b4fe; }
 .rmdm-progress { height: 6px; background: #e5e7eb; border-radius: 3px; margin: 6px auto 0;
   max-width: 420px; overflow: hidden; }
 .rmdm-progress > div { height: 100%; background: #6366f1; }
@@ -119,6 +121,10 @@ def sudoku_board(
                 text = cells[i]
                 if view is not None and view.committed and view.committed[i]:
                     classes.append("fresh")
+                elif view is not None and view.reverted and view.reverted[i]:
+                    classes.append("reverted")  # undone and replaced by the search's next choice
+            elif view is not None and view.reverted and view.reverted[i]:
+                classes.append("reverted")
             elif view is not None and view.guesses and view.guesses[i] != MASK:
                 classes.append("masked")
                 conf = view.confidence[i] if view.confidence else 0.0
@@ -145,6 +151,7 @@ LEGEND = (
     f"<span><i style='background:rgba({_GUESS_RGB},0.2)'></i><i style='background:rgba({_GUESS_RGB},0.56)'></i>"
     "masked: the model's guess, darker = more confident</span>"
     "<span><i style='background:#fecaca'></i>breaks a rule</span>"
+    "<span><i style='background:#e9d5ff'></i>undone by a backtrack (search)</span>"
     "</div>"
 )
 
@@ -162,8 +169,15 @@ def caption(view: View | None, total_cells: int | None = None) -> str:
         steps = f"/{view.steps}" if view.steps else ""
         loops = f"/{view.loops}" if view.loops else ""
         chips.append(f"<span class='rmdm-chip'>step {view.step + 1}{steps}</span>")
-        chips.append(f"<span class='rmdm-chip'>loop {view.loop + 1}{loops}</span>")
+        if view.kind == "backtrack":
+            chips.append("<span class='rmdm-chip backtrack'>backtrack: undone</span>")
+        elif view.kind == "propagate":
+            chips.append("<span class='rmdm-chip'>forced: one digit left</span>")
+        else:
+            chips.append(f"<span class='rmdm-chip'>loop {view.loop + 1}{loops}</span>")
     chips.append(f"<span class='rmdm-chip'>NFE {view.nfe}</span>")
+    if view.backtracks or view.kind == "backtrack":
+        chips.append(f"<span class='rmdm-chip backtrack'>{view.backtracks} backtrack{'' if view.backtracks == 1 else 's'}</span>")
     total = total_cells if total_cells is not None else len(view.cells)
     chips.append(f"<span class='rmdm-chip'>{view.masked} of {total} masked</span>")
     done = 1.0 - view.masked / total if total else 1.0

@@ -201,7 +201,7 @@ def solve_model(
         return
     waiting = render.verdict_box("info", "The model is solving...")
     yield _board(line, shape), render.caption(None), waiting, 0, None
-    outcome = run_model(loaded, puzzle, settings)
+    outcome = run_model(loaded, puzzle, settings, limits)
     run = Run("sudoku", line, outcome.views, shape=(shape.box_rows, shape.box_cols))
     attempts = []
     for retry, end in enumerate(run.retry_ends()):
@@ -212,7 +212,9 @@ def solve_model(
         said = "valid" if valid else f"{_count(len(problems), 'broken rule')}: " + "; ".join(problems[:3])
         attempts.append(f"attempt {retry + 1}: {said}")
     valid, problems, _ = judge(puzzle, outcome.answer)
-    tail = f"NFE {outcome.nfe}, {1000 * outcome.seconds:.0f} ms, {_count(len(attempts), 'attempt')}"
+    tail = f"{outcome.mode} decoding, NFE {outcome.nfe}, {1000 * outcome.seconds:.0f} ms, {_count(len(attempts), 'attempt')}"
+    if outcome.mode == "search":
+        tail += f", {_count(outcome.backtracks, 'backtrack')}"
     if valid:
         title = f"Solved: the verifier accepts the model's answer ({tail})."
         run.verdict_html = render.verdict_box("ok", title, attempts if len(attempts) > 1 else [], state="solved")

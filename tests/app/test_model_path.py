@@ -112,3 +112,33 @@ def test_countdown_wrong_answer_is_explained():
 def test_countdown_model_refuses_an_instance_it_cannot_read():
     (update,) = countdown_tab.solve_model(countdown_shelf(True), "444,155,799", "500000", "ml", SolveSettings())
     assert "cannot read" in update[2]
+
+
+def test_search_undoes_a_wrong_model_and_the_app_shows_each_backtrack():
+    from tests.solver.test_search import CODEC as CODEC9, puzzle_with_a_trap, trap_model
+
+    puzzle, _, solution, cell, digit = puzzle_with_a_trap()  # a 9x9 model sure of one wrong digit
+    shelf = ModelShelf(bundled=False)
+    shelf.add(SimpleNamespace(model=trap_model(solution, cell, digit), codec=CODEC9, name="trap9", card=CARD))
+    text = puzzle.to_line()
+    *_, (_, _, plain, _, _) = sudoku_tab.solve_model(shelf, text, SolveSettings(), "instant")
+    assert "data-verdict='invalid'" in plain and "plain decoding" in plain
+    updates = list(sudoku_tab.solve_model(shelf, text, SolveSettings(decoding="search"), "fast"))
+    board, caption, verdict, index, run = updates[-1]
+    assert "data-verdict='solved'" in verdict and "search decoding" in verdict and "backtrack" in verdict
+    undone = [i for i, v in enumerate(run.frames) if v.kind == "backtrack"]
+    assert undone and all(any(run.frames[i].reverted) for i in undone)
+    shown, shown_caption = sudoku_tab.show(run, undone[0])
+    assert "reverted" in shown and "backtrack: undone" in shown_caption and "1 backtrack<" in shown_caption
+    assert [run.frames[i].backtracks for i in undone] == list(range(1, len(undone) + 1))
+
+
+def test_search_stays_within_the_apps_limits_and_countdown_says_why_not():
+    shelf = sudoku_shelf(False)
+    *_, (_, _, verdict, _, run) = sudoku_tab.solve_model(shelf, FOUR, SolveSettings(decoding="search"), "instant",
+                                                         Limits(max_passes=10))
+    assert run.frames[-1].nfe <= 10
+    (update,) = sudoku_tab.solve_model(shelf, FOUR, SolveSettings(decoding="search", retries=1), "fast")
+    assert "already backtracks" in update[2]
+    (update,) = countdown_tab.solve_model(countdown_shelf(True), "44,15,79", "50", "ml", SolveSettings(decoding="constrained"))
+    assert "Countdown has none yet" in update[2] and update[4] is None
