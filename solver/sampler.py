@@ -233,6 +233,48 @@ def predict(
     return logits, ran, pass_cost(model.nfe_per_step, ran, read), pass_cost(model.layer_evals_per_step, ran, read)
 
 
+class Ledger:
+    """Each row's compute over a run, counted exactly: NFE, layer evaluations, loops, steps."""
+
+    def __init__(self, batch: int, device: torch.device):
+        self.nfe = torch.zeros(batch, dtype=torch.long, device=device)
+        self.layers = torch.zeros_like(self.nfe)
+        self.loops = torch.zeros_like(self.nfe)
+        self.steps = torch.zeros_like(self.nfe)
+        self.loops_used: list[float] = []
+
+    def denoise(self, model, tokens, rows, still, answer_len, loops, options, step, observer=None, mask_id=None) -> torch.Tensor:
+        """`predict` for batch rows `rows` (N,) of `tokens` (B,T), counted; `observer.on_loop` after
+        every loop's readout when given. Returns the logits (N,T,V)."""
+        on_readout = None
+        if observer is not None:
+            def on_readout(index, live, out):
+                partial = self.nfe.clone()
+                partial[rows[live]] += int(model.nfe_per_step(index + 1, index + 1))
+                observer.on_loop(step, index, tokens, rows[live], out, partial)
+
+        logits, ran, nfe, layers = predict(model, tokens[rows], still, answer_len[rows], loops, options, on_readout, mask_id=mask_id)
+        self.nfe[rows] += nfe
+        self.layers[rows] += layers
+        self.loops[rows] += ran
+        self.steps[rows] += 1
+        self.loops_used.append(ran.float().mean().item())
+        return logits
+
+    def fields(self) -> dict[str, Any]:
+        """The compute fields of a SampleResult."""
+        any_rows = self.nfe.numel() > 0
+        return {
+            "nfe": int(self.nfe.max()) if any_rows else 0,
+            "layer_evals": int(self.layers.max()) if any_rows else 0,
+            "loops_used": self.loops_used,
+            "row_nfe": self.nfe.cpu(),
+            "row_layer_evals": self.layers.cpu(),
+            "row_loops": self.loops.cpu(),
+            "row_steps": self.steps.cpu(),
+        }
+
+
 def choose(logits: torch.Tensor, options: SampleOptions, generator: torch.Generator) -> torch.Tensor:
     """(N,T,V) logits -> (N,T) token per position: argmax, or Gumbel-max at `options.temperature`."""
     if options.temperature > 0:
@@ -324,32 +366,15 @@ def sample(
     generator = torch.Generator(device=device).manual_seed(options.seed)
 
     batch = tokens.shape[0]
-    row_nfe = torch.zeros(batch, dtype=torch.long, device=device)
-    row_layers = torch.zeros_like(row_nfe)
-    row_loops = torch.zeros_like(row_nfe)
-    row_steps = torch.zeros_like(row_nfe)
+    ledger = Ledger(batch, device)
     dead = torch.zeros(batch, dtype=torch.bool, device=device)
-    loops_used: list[float] = []
 
     for step in range(schedule.shape[1]):
         rows = (schedule[:, step] > 0).nonzero().squeeze(1)
         if rows.numel() == 0:
             continue
         current, still = tokens[rows], masked[rows]
-        on_readout = None
-        if observer is not None:
-            def on_readout(index, live, out, rows=rows):
-                partial = row_nfe.clone()
-                partial[rows[live]] += int(model.nfe_per_step(index + 1, index + 1))
-                observer.on_loop(step, index, tokens, rows[live], out, partial)
-
-        logits, ran, nfe, layers = predict(model, current, still, answer_len[rows], loops, options, on_readout, mask_id=mask_id)
-        row_nfe[rows] += nfe
-        row_layers[rows] += layers
-        row_loops[rows] += ran
-        row_steps[rows] += 1
-        loops_used.append(ran.float().mean().item())
-
+        logits = ledger.denoise(model, tokens, rows, still, answer_len, loops, options, step, observer, mask_id)
         if options.constrain:
             new, stuck = commit_constrained(logits, current, still, schedule[rows, step], options, generator, constraint)
             dead[rows] |= stuck
@@ -360,16 +385,6 @@ def sample(
         if observer is not None:
             committed = torch.zeros(tokens.shape, dtype=torch.bool, device=device)
             committed[rows] = still & (new != mask_id)
-            observer.on_commit(step, tokens, committed, row_nfe)
+            observer.on_commit(step, tokens, committed, ledger.nfe)
 
-    return SampleResult(
-        tokens=tokens.to(out_device),
-        nfe=int(row_nfe.max()) if batch else 0,
-        layer_evals=int(row_layers.max()) if batch else 0,
-        loops_used=loops_used,
-        row_nfe=row_nfe.cpu(),
-        row_layer_evals=row_layers.cpu(),
-        row_loops=row_loops.cpu(),
-        row_steps=row_steps.cpu(),
-        row_dead_end=dead.cpu(),
-    )
+    return SampleResult(tokens=tokens.to(out_device), row_dead_end=dead.cpu(), **ledger.fields())

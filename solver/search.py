@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from .constraints import dead_ends
-from .sampler import SampleOptions, SampleResult, _model_device, loop_plan, predict, resolve_mask_id, unmask_scores
+from .sampler import Ledger, SampleOptions, SampleResult, _model_device, loop_plan, resolve_mask_id, unmask_scores
 
 
 @dataclass
@@ -95,13 +95,10 @@ def search(
     per_node = per_node.clamp_min(1)
     generator = torch.Generator(device=device).manual_seed(options.seed)
     state = [_Row() for _ in range(batch)]
-    row_nfe = torch.zeros(batch, dtype=torch.long, device=device)
-    row_layers = torch.zeros_like(row_nfe)
-    row_loops = torch.zeros_like(row_nfe)
-    row_steps = torch.zeros_like(row_nfe)
+    ledger = Ledger(batch, device)
+    row_nfe = ledger.nfe  # (B,) updated in place
     solved = torch.zeros(batch, dtype=torch.bool)
     dead = torch.zeros(batch, dtype=torch.bool)
-    loops_used: list[float] = []
     node_cost = int(model.nfe_per_step(loops, loops if observer is not None else 1)) if by_model else 0
     step = 0
 
@@ -182,19 +179,7 @@ def search(
         current = tokens[rows]
         still = (current == mask_id) & ~frozen[rows]
         if by_model:
-            on_readout = None
-            if observer is not None:
-                def on_readout(index, live, out, rows=rows):
-                    partial = row_nfe.clone()
-                    partial[rows[live]] += int(model.nfe_per_step(index + 1, index + 1))
-                    observer.on_loop(step, index, tokens, rows[live], out, partial)
-
-            logits, ran, nfe, layers = predict(model, current, still, answer_len[rows], loops, options, on_readout, mask_id=mask_id)
-            row_nfe[rows] += nfe
-            row_layers[rows] += layers
-            row_loops[rows] += ran
-            row_steps[rows] += 1
-            loops_used.append(ran.float().mean().item())
+            logits = ledger.denoise(model, tokens, rows, still, answer_len, loops, options, step, observer, mask_id)
         else:
             # equal logits: the renormalised legal probabilities are 1/|legal| (MRV's order)
             logits = torch.zeros((*current.shape, int(model.config.vocab_size)), device=device)
@@ -215,13 +200,7 @@ def search(
 
     return SearchResult(
         tokens=tokens.to(out_device),
-        nfe=int(row_nfe.max()) if batch else 0,
-        layer_evals=int(row_layers.max()) if batch else 0,
-        loops_used=loops_used,
-        row_nfe=row_nfe.cpu(),
-        row_layer_evals=row_layers.cpu(),
-        row_loops=row_loops.cpu(),
-        row_steps=row_steps.cpu(),
+        **ledger.fields(),
         row_dead_end=dead,
         row_nodes=torch.tensor([r.nodes for r in state], dtype=torch.long),
         row_backtracks=torch.tensor([r.backtracks for r in state], dtype=torch.long),
