@@ -62,6 +62,12 @@ class SampleOptions(BaseModel):
     search_nodes: int | None = Field(None, ge=1)
     search_order: Literal["model", "uniform", "mrv"] = "model"
     propagate: bool = True  # search: commit a position with one legal token left without the network
+    # search: where to branch: the policy's best position ("policy"), or the one with the fewest legal
+    # tokens, ties broken by the policy ("fewest"); the model orders the tokens tried there either way
+    search_branch: Literal["policy", "fewest"] = "fewest"
+    # search: after a backtrack, order the next node by the logits of the node being revised
+    # instead of a fresh network pass
+    search_reuse: bool = True
     # search: a backtrack undoes to the most recent commit whose best untried token has at least
     # this probability (else to the most recent with any untried token)
     search_min_prob: float = Field(0.0, ge=0.0, le=1.0)

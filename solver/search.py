@@ -2,20 +2,25 @@
 
 Each row is a depth-first search over commits. A node runs the network once on the row's
 partial answer (one denoising step: prelude, core x loops, coda), masks the tokens the task
-constraint forbids (solver.constraints), and commits in the unmasking policy's order (one
-token, or ceil(masked / steps) with `steps`), each commit a decision point whose
-alternatives are the other legal tokens at that position, most probable first. At a dead
-end (a masked position no token can fill, or a conflict) or when the verifier rejects a
-complete answer, the row undoes to its most recent decision that has an alternative left,
-commits that alternative instead (a backtrack) and continues from a fresh network
-evaluation. Rows are searched side by side: each iteration batches the network over the rows
-that need it.
+constraint forbids (solver.constraints) and commits one token, or ceil(masked / steps) with
+`steps` (so `steps=1` orders a whole search by one pass). Each commit is a decision point:
+by default (`search_branch="fewest"`) at the masked position with the fewest legal tokens,
+ties broken by the unmasking policy ("policy": the policy's best position), its token the
+model's most probable legal one, its alternatives the other legal tokens, most probable
+first. Positions left with one legal token are committed without the network
+(`propagate`). At a dead end (a masked position no token can fill, or a conflict) or when
+the verifier rejects a complete answer, the row undoes to its most recent decision that has
+an alternative left, commits that alternative instead (a backtrack) and goes on, ordering
+the next node by the logits of the node it revised (`search_reuse`) rather than a fresh
+pass. Rows are searched side by side: each iteration batches the network over the rows that
+need it.
 
 Compute is counted exactly, as in the sampler: NFE is every network pass a row made,
-backtracks included; `nodes` every commit. Bounded per row by `search_nfe` and
-`search_nodes`; deterministic for a seed. `search_order` "uniform" (random positions and
-tokens) and "mrv" (fewest legal tokens first, tokens in id order) replace the model's
-ordering to show what it contributes: they run no network (NFE 0) and count nodes the same way.
+backtracks included; `nodes` every commit, forced ones included. Bounded per row by
+`search_nfe` and `search_nodes`; deterministic for a seed. `search_order` "uniform" (random
+positions and tokens) and "mrv" (fewest legal tokens first, tokens in id order) replace the
+model's ordering to show what it contributes: they run no network (NFE 0) and count nodes
+the same way.
 
     result = search(model, tokens, frozen, options, constraint=constraint_for(codec), verify=verify)
 """
@@ -39,6 +44,7 @@ class Decision:
     before: torch.Tensor  # (T,) the row's tokens before this commit
     alternatives: list[int]  # legal tokens not yet tried here, best first
     probs: list[float]  # their probabilities (renormalised over the legal tokens)
+    logits: torch.Tensor | None = None  # (T,V) of the node that made it
 
 
 @dataclass
@@ -60,6 +66,7 @@ class _Row:
         self.nodes = 0
         self.backtracks = 0
         self.last_logits: torch.Tensor | None = None  # (T,V) of the row's latest node
+        self.reuse: torch.Tensor | None = None  # with search_reuse: logits for the node after a backtrack
 
 
 @torch.no_grad()
@@ -118,6 +125,7 @@ def search(
         tokens[b] = decision.before
         tokens[b, decision.position] = decision.alternatives.pop(0)
         decision.probs.pop(0)
+        row.reuse = decision.logits if options.search_reuse else None
         row.nodes += 1
         row.backtracks += 1
         if observer is not None:
@@ -167,6 +175,8 @@ def search(
         # 2. budgets
         for b in list(ready):
             row = state[b]
+            if row.reuse is not None:
+                continue  # this node costs no network pass
             if (options.search_nfe is not None and int(row_nfe[b]) + node_cost > options.search_nfe) or (
                 options.search_nodes is not None and row.nodes >= options.search_nodes
             ):
@@ -179,7 +189,13 @@ def search(
         current = tokens[rows]
         still = (current == mask_id) & ~frozen[rows]
         if by_model:
-            logits = ledger.denoise(model, tokens, rows, still, answer_len, loops, options, step, observer, mask_id)
+            fresh = torch.tensor([state[b].reuse is None for b in rows.tolist()], device=device)
+            logits = torch.empty((*current.shape, int(model.config.vocab_size)), device=device)
+            if bool(fresh.any()):
+                logits[fresh] = ledger.denoise(model, tokens, rows[fresh], still[fresh], answer_len, loops, options, step, observer, mask_id)
+            for j in (~fresh).nonzero().squeeze(1).tolist():
+                logits[j] = state[int(rows[j])].reuse
+                state[int(rows[j])].reuse = None
         else:
             # equal logits: the renormalised legal probabilities are 1/|legal| (MRV's order)
             logits = torch.zeros((*current.shape, int(model.config.vocab_size)), device=device)
@@ -235,7 +251,10 @@ def _commit_nodes(tokens, rows, logits, still, counts, options, generator, const
             ranked = masked_logits
         probs = masked_logits.softmax(-1).nan_to_num(0.0)  # rows of -inf (given/committed positions) -> 0
         choice = ranked.argmax(-1)  # (W,T)
-        scores = unmask_scores(options.policy, probs, choice, generator).masked_fill(~still[want], float("-inf"))
+        scores = unmask_scores(options.policy, probs, choice, generator)
+        if options.search_branch == "fewest":  # the position with the fewest legal tokens, ties by the policy
+            scores = scores - 2.0 * legal.sum(-1)
+        scores = scores.masked_fill(~still[want], float("-inf"))
         position = scores.argmax(1)  # (W,)
         order = ranked.gather(1, position[:, None, None].expand(-1, 1, ranked.shape[-1])).squeeze(1)  # (W,V)
         alive = legal.gather(1, position[:, None, None].expand(-1, 1, legal.shape[-1])).squeeze(1)  # (W,V)
@@ -244,7 +263,7 @@ def _commit_nodes(tokens, rows, logits, still, counts, options, generator, const
             ids = order[k].argsort(descending=True, stable=True).tolist()
             legal_ids = [v for v in ids if bool(alive[k, v])]
             chance = probs[k, p]
-            state[b].stack.append(Decision(p, tokens[b].clone(), legal_ids[1:], [float(chance[v]) for v in legal_ids[1:]]))
+            state[b].stack.append(Decision(p, tokens[b].clone(), legal_ids[1:], [float(chance[v]) for v in legal_ids[1:]], logits[w]))
             tokens[b, p] = legal_ids[0]
             state[b].nodes += 1
             still[w, p] = False

@@ -212,7 +212,7 @@ def test_decoding_modes_sweep_and_search_fixes_what_plain_decoding_gets_wrong(tm
     plain, constrained, search, bounded, mrv = evaluate(loaded, data, settings)
     assert plain.solved == 0 and search.solved == bounded.solved == 3  # the oracle's confident mistake, undone
     assert search.mean_nodes >= 81 - 30 and plain.mean_nodes == 0
-    assert search.p95_nfe >= search.mean_nfe - 1e-9 and search.mean_nfe >= plain.mean_nfe
+    assert search.p95_nfe >= search.mean_nfe - 1e-9 and 0 < search.mean_nfe  # forced cells cost no pass
     assert mrv.solved == 3 and mrv.mean_nfe == 0  # no network
     rows = results_csv([plain, search]).splitlines()
     assert rows[0].split(",")[6:8] == ["decoding", "search_nfe"] and ",search," in rows[5]

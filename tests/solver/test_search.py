@@ -188,3 +188,27 @@ def test_row_frames_of_a_search_keep_each_rows_own_backtracks():
         mine = row_frames(tracer.frames, b)
         assert sum(f["loop"] == -1 for f in mine) == int(result.row_backtracks[b])
         assert mine[-1]["tokens"] == result.tokens[b].tolist()
+
+
+@pytest.mark.parametrize("branch", ["policy", "fewest"])
+def test_reusing_the_revised_nodes_logits_saves_passes_and_still_solves(branch):
+    puzzle, tokens, solution, cell, digit = puzzle_with_a_trap()
+    frozen = tokens != 0
+    results = {}
+    for reuse in (False, True):
+        model = trap_model(solution, cell, digit)
+        results[reuse] = search(model, tokens[None], frozen[None], SampleOptions(search=True, search_branch=branch, search_reuse=reuse),
+                                constraint=SudokuConstraint(CODEC), verify=verifier([puzzle]))
+        assert results[reuse].row_status == ["solved"] and int(results[reuse].row_nfe[0]) == model.row_passes()
+    if int(results[False].row_backtracks[0]):
+        assert int(results[True].row_nfe[0]) < int(results[False].row_nfe[0])
+
+
+def test_one_pass_orders_a_whole_search_with_steps_1():
+    puzzle, tokens, solution, cell, digit = puzzle_with_a_trap()
+    frozen = tokens != 0
+    model = trap_model(solution, cell, digit)
+    result = search(model, tokens[None], frozen[None], SampleOptions(search=True, steps=1), constraint=SudokuConstraint(CODEC),
+                    verify=verifier([puzzle]))
+    assert result.row_status == ["solved"] and int(result.row_steps[0]) == 1  # backtracks reuse that pass
+    assert torch.equal(result.tokens[0], solution)
