@@ -422,7 +422,8 @@ class EvalJob:
         loaded = load(self.run_dir / "export", device=device)
         started = time.perf_counter()
         rows = evaluate(loaded, data, sweep(self.steps, self.loops, adaptive=self.adaptive), batch_size=self.batch_size,
-                        seed=0, adaptive_threshold=self.threshold, adaptive_on=self.adaptive_on)
+                        seed=0, adaptive_threshold=self.threshold, adaptive_on=self.adaptive_on,
+                        untrained_loops=True)  # question 2 loops models past their trained count on purpose
         meta = {"key": self.key(), "command": self.command(), "device": device, "puzzles": len(data.inputs),
                 "wall_seconds": time.perf_counter() - started}
         write_results(rows, self.out, meta)

@@ -53,6 +53,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="what must settle: the hidden state's relative change, or the share of masked positions whose "
                         "prediction changed between loops (default: the sampler's)")
     p.add_argument("--adaptive-threshold", type=float, default=None, metavar="X", help="relative change that counts as settled (default: the sampler's)")
+    p.add_argument("--untrained-loops", action="store_true",
+                   help="allow --loops past the trained count on a model with a loop embedding (to measure extrapolation)")
     p.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default: 0, argmax)")
     p.add_argument("--retry-temperature", type=float, default=1.0, metavar="T",
                    help="temperature of retries and extra samples when --temperature is 0 (default 1.0)")
@@ -162,6 +164,14 @@ def _run(args: argparse.Namespace) -> int:
     too_many = [lp for lp in loops if lp is not None and lp > model_max]
     if too_many:
         raise UsageError(f"--loops: {too_many[0]} exceeds this model's max_loops = {model_max}")
+    from .sampler import supported_loops
+
+    untrained = [lp for lp in loops if lp is not None and lp > supported_loops(loaded.model)]
+    if untrained and not args.untrained_loops:
+        raise UsageError(
+            f"--loops: {untrained[0]} is past the {config.loops} loops this model was trained at (its loop embedding never "
+            "saw them); add --untrained-loops to measure it anyway"
+        )
 
     settings = sweep(steps, loops, policies, retries, samples=args.samples, adaptive=args.adaptive,
                      decodings=decodings, search_budgets=budgets)
@@ -176,7 +186,7 @@ def _run(args: argparse.Namespace) -> int:
         rows = evaluate(
             loaded, data, settings, batch_size=args.batch_size, temperature=args.temperature,
             retry_temperature=args.retry_temperature, seed=args.seed, adaptive_threshold=args.adaptive_threshold,
-            adaptive_on=args.adaptive_on, search_nodes=args.search_nodes, progress=bar.update if bar is not None else None,
+            adaptive_on=args.adaptive_on, search_nodes=args.search_nodes, untrained_loops=args.untrained_loops, progress=bar.update if bar is not None else None,
         )
     finally:
         if bar is not None:

@@ -360,6 +360,7 @@ def evaluate(
     adaptive_threshold: float | None = None,
     adaptive_on: str | None = None,
     search_nodes: int | None = None,
+    untrained_loops: bool = False,
     progress: Callable[[int], None] | None = None,
     on_row: Callable[[EvalRow], None] | None = None,
 ) -> list[EvalRow]:
@@ -375,7 +376,7 @@ def evaluate(
     rows: dict[Setting, EvalRow] = {}
     given = {
         "retry_temperature": retry_temperature, "adaptive_threshold": adaptive_threshold, "adaptive_on": adaptive_on,
-        "search_nodes": search_nodes,
+        "search_nodes": search_nodes, "untrained_loops": untrained_loops or None,
     }
     defaults_overridden = {name: value for name, value in given.items() if value is not None}  # else the sampler's
     for run, budgets in _runs(settings):

@@ -51,6 +51,7 @@ class SampleOptions(BaseModel):
     adaptive_threshold: float = Field(0.01, ge=0.0)
     min_loops: int = Field(1, ge=1)  # adaptive rows run at least this many loops
     max_loops: int | None = Field(None, ge=1)
+    untrained_loops: bool = False  # allow loop counts past the trained one on a model with a loop embedding
     seed: int = 0
     trace: bool = False  # callers that collect frames (solver.guided) pass a solver.trace.Tracer
     # verifier in the loop (solver.constraints): illegal tokens get zero probability before the
@@ -135,7 +136,11 @@ def resolve_mask_id(model: Any, mask_id: int | None = None) -> int:
 
 
 def loop_plan(model: Any, options: SampleOptions) -> int:
-    """Loops per step (fixed) or the cap on them (adaptive); checked against config.max_loops."""
+    """Loops per step (fixed) or the cap on them (adaptive), checked against what the model
+    supports: never past `config.max_loops`, and past the trained count `config.loops` only
+    for a model without a loop embedding (every pass the same function) or with
+    `options.untrained_loops` (to measure extrapolation): training, fixed or drawn, only ever
+    uses the loop-embedding rows 0..loops-1."""
     config = model.config
     trained = int(getattr(config, "loops", 1) or 1)
     model_max = int(getattr(config, "max_loops", None) or trained)
@@ -145,7 +150,20 @@ def loop_plan(model: Any, options: SampleOptions) -> int:
         loops = options.loops or trained
     if loops > model_max:
         raise ValueError(f"{loops} loops per step exceeds this model's max_loops = {model_max}")
+    if loops > trained and getattr(config, "loop_embedding", True) and not options.untrained_loops:
+        raise ValueError(
+            f"{loops} loops per step: this model was trained at {trained} and its loop embedding has never seen "
+            f"loop {trained + 1} or later; ask for at most {trained} (`rmdm eval --untrained-loops` measures it anyway)"
+        )
     return loops
+
+
+def supported_loops(model: Any) -> int:
+    """The most loops per step `loop_plan` accepts without `untrained_loops`."""
+    config = model.config
+    trained = int(getattr(config, "loops", 1) or 1)
+    model_max = int(getattr(config, "max_loops", None) or trained)
+    return model_max if not getattr(config, "loop_embedding", True) else min(trained, model_max)
 
 
 def _model_device(model: Any, fallback: torch.device) -> torch.device:

@@ -80,11 +80,18 @@ def _safe(handler, message_at: int, count: int, as_text: bool = False):
     return run
 
 
-def _model_controls(max_steps: int, limits: Limits) -> list[gr.components.Component]:
+def _loop_slider_max(shelf: ModelShelf, task: str, limits: Limits) -> int:
+    """What the tab's models support: the most loops any of them accepts (each refuses more than its own)."""
+    caps = [limits.loop_cap(shelf.get(task, size)) for size in shelf.sizes(task) if shelf.get(task, size) is not None]
+    return max(caps, default=limits.max_loops)
+
+
+def _model_controls(max_steps: int, limits: Limits, max_loops: int | None = None) -> list[gr.components.Component]:
     with gr.Accordion("Model settings", open=False):
         with gr.Row():
             steps = gr.Slider(0, max_steps, value=0, step=1, label="Denoising steps", info="0 = one position per step")
-            loops = gr.Slider(0, limits.max_loops, value=0, step=1, label="Loops per step", info="0 = as trained")
+            loops = gr.Slider(0, max_loops or limits.max_loops, value=0, step=1, label="Loops per step",
+                              info="0 = as trained; a model refuses counts its loop embedding never trained")
         with gr.Row():
             policy = gr.Dropdown(list(POLICIES), value="top_prob", label="Unmasking policy", info="which masked positions to commit first")
             retries = gr.Slider(0, limits.max_retries, value=0, step=1, label="Verifier-guided retries", info="remask broken cells, go on")
@@ -161,7 +168,7 @@ def _sudoku_tab(shelf: ModelShelf, limits: Limits) -> None:
                 solve = gr.Button("Solve with the model", variant="primary", elem_id="sudoku-solve")
                 exact = gr.Button("Exact solver", elem_id="sudoku-exact")
             speed = gr.Radio(list(SPEEDS), value="normal", label="Animation speed", elem_id="sudoku-speed")
-            controls = _model_controls(81, limits)
+            controls = _model_controls(81, limits, _loop_slider_max(shelf, "sudoku", limits))
         with gr.Column(scale=3, min_width=360):
             player = Player.build("sudoku", sudoku_tab.empty_board(9))
             gr.HTML(render.LEGEND)
@@ -214,7 +221,7 @@ def _countdown_tab(shelf: ModelShelf, limits: Limits) -> None:
                 solve = gr.Button("Solve with the model", variant="primary", elem_id="countdown-solve")
                 exact = gr.Button("Exact solver's answer", elem_id="countdown-exact")
             speed = gr.Radio(list(SPEEDS), value="normal", label="Animation speed", elem_id="countdown-speed")
-            controls = _model_controls(64, limits)
+            controls = _model_controls(64, limits, _loop_slider_max(shelf, "countdown", limits))
         with gr.Column(scale=3, min_width=360):
             player = Player.build("countdown")
             gr.HTML(

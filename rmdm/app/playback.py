@@ -81,9 +81,11 @@ class Limits:
         return None
 
     def loop_cap(self, loaded: Any) -> int:
-        """The most loops per step a request may ask of this model."""
-        model_max = getattr(loaded.model.config, "max_loops", None) or self.max_loops
-        return min(self.max_loops, int(model_max))
+        """The most loops per step a request may ask of this model: its trained count, or its
+        max_loops when it has no loop embedding (solver.sampler.supported_loops)."""
+        from solver.sampler import supported_loops
+
+        return min(self.max_loops, supported_loops(loaded.model))
 
     def search_options(self, settings: SolveSettings) -> dict[str, Any]:
         """SampleOptions fields for the decoding mode; a search gets this app's whole budget."""

@@ -61,8 +61,8 @@ def test_a_saved_checkpoint_serves_the_app(tiny_checkpoint, tmp_path):
     assert "data-verdict='solved'" in verdict or "data-verdict='invalid'" in verdict
     assert run.frames and run.frames[0].guesses and len(run.frames[-1].cells) == 16
     assert "." not in run.frames[-1].cells  # every cell committed
-    (update,) = sudoku_tab.solve_model(shelf, FOUR, SolveSettings(loops=5), "instant")
-    assert "at most 4 loops" in update[2]
+    (update,) = sudoku_tab.solve_model(shelf, FOUR, SolveSettings(loops=3), "instant")
+    assert "at most 2 loops" in update[2]  # trained at 2: the loop embedding's rows 3 and 4 never trained
 
 
 def test_about_panel_names_each_model_with_the_solve_rates_beside_its_card(tiny_checkpoint, tmp_path):

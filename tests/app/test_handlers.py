@@ -205,6 +205,16 @@ def test_playback_ends_with_the_verdict():
 
 class _Config:
     loops, max_loops = 4, 8
+    loop_embedding = False  # may loop up to max_loops
+
+
+class _EmbeddedConfig:
+    loops, max_loops = 4, 8  # a loop embedding trained for 4 loops only
+
+
+class _EmbeddedLoaded:
+    class model:  # noqa: N801
+        config = _EmbeddedConfig
 
 
 class _Loaded:
@@ -226,6 +236,9 @@ def test_limits_bound_the_work_of_one_request():
     assert tight.check(SolveSettings(), 50, _Loaded) is None  # 50 x 4
     assert tight.check(SolveSettings(adaptive=True), 50, _Loaded) is None
     assert "50 steps x 8 loops" in tight.check(SolveSettings(adaptive=True, loops=8), 50, _Loaded)
+    # a loop embedding's untrained rows are not offered (issue 13, item 3)
+    assert limits.loop_cap(_EmbeddedLoaded) == 4 and limits.loop_cap(_Loaded) == 8
+    assert "at most 4 loops" in limits.check(SolveSettings(loops=5), 50, _EmbeddedLoaded)
 
 
 # ---------------------------------------------------------------- rendering and examples

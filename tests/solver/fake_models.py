@@ -43,6 +43,7 @@ class FakeDenoiser:
             vocab_size=vocab_size, seq_len=seq_len, mask_id=0, loops=loops, max_loops=max_loops,
             prelude_layers=prelude_layers, core_layers=core_layers, coda_layers=coda_layers,
             time_conditioning=time_conditioning,
+            loop_embedding=False,  # every pass is the same function, as a model without a loop embedding
         )
         self.answer = answer or (lambda tokens: position_answer(tokens, vocab_size))
         self.rate = rate

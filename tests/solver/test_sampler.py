@@ -257,7 +257,7 @@ def _count_rows(stack, counter, key):
 @pytest.mark.parametrize(
     "options",
     [{"steps": 3}, {"steps": None, "trace": True}, {"steps": 4, "adaptive": True, "adaptive_threshold": 0.2},
-     {"steps": 2, "loops": 5, "policy": "entropy", "temperature": 1.0}],
+     {"steps": 2, "loops": 5, "policy": "entropy", "temperature": 1.0, "untrained_loops": True}],
 )
 def test_real_denoiser_nfe_matches_the_passes_it_made(options):
     from collections import Counter
@@ -300,3 +300,19 @@ def test_input_injection_rows_are_sampled_as_if_alone(adaptive):
         alone = sample(model, tokens[row:row + 1], frozen[row:row + 1], options)
         assert torch.equal(alone.tokens[0], together.tokens[row])
         assert int(alone.row_nfe[0]) == int(together.row_nfe[row])
+
+
+def test_loop_counts_past_training_need_a_model_without_a_loop_embedding_or_consent():
+    from solver.sampler import loop_plan, supported_loops
+
+    embedded = _real_denoiser()  # trained at 2 loops, 5 rows in its loop-embedding table
+    assert supported_loops(embedded) == 2 and loop_plan(embedded, SampleOptions(loops=2)) == 2
+    with pytest.raises(ValueError, match="never seen loop 3"):
+        loop_plan(embedded, SampleOptions(loops=3))
+    with pytest.raises(ValueError, match="never seen loop 3"):
+        loop_plan(embedded, SampleOptions(adaptive=True, max_loops=4))
+    assert loop_plan(embedded, SampleOptions(loops=4, untrained_loops=True)) == 4
+    with pytest.raises(ValueError, match="max_loops = 5"):
+        loop_plan(embedded, SampleOptions(loops=6, untrained_loops=True))
+    shared = _real_denoiser(loop_embedding=False, input_injection=True)  # every pass the same function
+    assert supported_loops(shared) == 5 and loop_plan(shared, SampleOptions(loops=5)) == 5
