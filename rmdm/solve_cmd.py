@@ -64,7 +64,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     model.add_argument("--policy", choices=POLICIES, default="top_prob", help="unmasking order (default %(default)s)")
     model.add_argument("--adaptive", action="store_true", help="adaptive loops: stop a step's loops once the predictions stop changing (at most --loops, else as trained)")
     model.add_argument("--constrain", action="store_true", help="constraint-masked decoding: a digit already in a cell's row, column or box is never placed there (Sudoku)")
-    model.add_argument("--search", action="store_true", help="model-guided backtracking search with the verifier in the loop (Sudoku; implies --constrain)")
+    model.add_argument("--search", action="store_true", help="model-guided backtracking search with the verifier in the loop (Sudoku; implies --constrain); "
+                       "one network pass orders the search unless --steps asks for more")
     model.add_argument("--search-nfe", type=int, default=None, metavar="N", help="with --search: at most N network passes per puzzle (default: unbounded)")
     model.add_argument("--search-nodes", type=int, default=None, metavar="N", help="with --search: at most about N commits per puzzle (default: unbounded)")
     model.add_argument("--retries", type=int, default=0, metavar="R", help="verifier-guided retries (default 0)")

@@ -44,7 +44,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--samples", type=int, default=1, metavar="N", help="best-of-N samples per puzzle (default: 1)")
     p.add_argument("--decoding", default="plain", metavar="LIST",
                    help="decoding modes: plain, constrained (illegal tokens masked), search (backtracking, budget --search-nfe), "
-                        "search-mrv / search-uniform (the search without the network, for node counts) (default: plain)")
+                        "search-mrv / search-uniform (the search without the network, for node counts) (default: plain); "
+                        "a search makes --steps network passes along its path: --steps 1 orders it by one pass")
     p.add_argument("--search-nfe", default="none", metavar="LIST",
                    help="NFE budgets per puzzle for --decoding search, e.g. 340,510,1000; 'none' = unbounded (default)")
     p.add_argument("--search-nodes", type=int, default=None, metavar="N", help="cap on the commits a search makes per puzzle (default: none)")

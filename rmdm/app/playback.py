@@ -134,7 +134,7 @@ def run_model(loaded: Any, instance: Any, settings: SolveSettings, limits: Limit
 
     codec = loaded.codec
     options = SampleOptions(
-        steps=settings.steps or None,
+        steps=settings.steps or (1 if settings.decoding == "search" else None),  # a search: one pass orders it
         loops=settings.loops or None,
         policy=settings.policy,
         adaptive=settings.adaptive,

@@ -212,3 +212,14 @@ def test_one_pass_orders_a_whole_search_with_steps_1():
                     verify=verifier([puzzle]))
     assert result.row_status == ["solved"] and int(result.row_steps[0]) == 1  # backtracks reuse that pass
     assert torch.equal(result.tokens[0], solution)
+
+
+def test_rmdm_solve_search_is_ordered_by_one_pass_unless_steps_say_otherwise():
+    from types import SimpleNamespace as Args
+
+    from solver.inference import options_from_args
+
+    options, _, _ = options_from_args(Args(search=True, search_nfe=500))
+    assert options.search and options.steps == 1 and options.search_nfe == 500
+    assert options_from_args(Args(search=True, steps=8))[0].steps == 8
+    assert options_from_args(Args())[0].steps is None and not options_from_args(Args())[0].search
