@@ -24,6 +24,8 @@ import torch
 
 from puzzles.sudoku import DIGIT_CHARS, Sudoku, SudokuShape, parse_sudoku
 
+from .positions import grid_positions
+
 IGNORE = -100  # target id where the answer is unknown (torch cross-entropy's ignore_index)
 
 
@@ -124,7 +126,7 @@ class SudokuCodec:
 
     def positions(self) -> dict[str, torch.Tensor]:
         """Row, column and box index of each cell, (T,) long each."""
-        return sudoku_positions(self.shape.box_rows, self.shape.box_cols)
+        return grid_positions(self.shape.box_rows, self.shape.box_cols)
 
     # --- helpers for the sampler, the evaluator and the app
     def task_input_from_text(self, text: str) -> Sudoku:
@@ -145,14 +147,6 @@ class SudokuCodec:
 
     def __repr__(self) -> str:
         return f"SudokuCodec({self.shape})"
-
-
-def sudoku_positions(box_rows: int, box_cols: int) -> dict[str, torch.Tensor]:
-    n = box_rows * box_cols
-    cell = torch.arange(n * n)
-    row, col = cell // n, cell % n
-    box = (row // box_rows) * box_rows + col // box_cols  # boxes row-major, box_rows stacks per band
-    return {"row": row, "col": col, "box": box}
 
 
 # ----------------------------------------------------------------------------- Countdown

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import nn
 
-from .codecs import sudoku_positions
+from .positions import grid_positions, index_positions
 
 
 class DenoiserConfig(BaseModel):
@@ -129,7 +129,7 @@ class Denoiser(nn.Module):
         self.tok_emb = nn.Embedding(c.vocab_size, c.d_model)
         if positions is None:
             positions = (
-                sudoku_positions(c.box_rows, c.box_cols) if c.positions == "grid" else {"index": torch.arange(c.seq_len)}
+                grid_positions(c.box_rows, c.box_cols) if c.positions == "grid" else index_positions(c.seq_len)
             )
         self.pos_names = sorted(positions)
         self.pos_emb = nn.ModuleDict()
