@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import torch
 
-from .codecs import IGNORE
-
 
 def _randperms(shape: tuple[int, ...], generator: torch.Generator | None) -> torch.Tensor:
     """Independent random permutations of range(shape[-1]), one per leading index: argsort of uniform keys."""

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -143,8 +142,3 @@ class PuzzleDataModule(L.LightningDataModule):
     @property
     def stats(self) -> dict[str, int]:
         return {"train": len(self.train_set or []), "val": len(self.val_set or [])}
-
-
-def sudoku_grids(codec: SudokuCodec, tokens: torch.Tensor) -> np.ndarray:
-    """(B, T) token ids -> (B, n, n) grids for puzzles.sudoku.verify_batch."""
-    return codec.to_grid(tokens)

@@ -68,31 +68,12 @@ def warmup_cosine(step: int, warmup: int, total: int, min_ratio: float) -> float
     return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
-@torch.no_grad()
-def greedy_fill(model: Any, tokens: torch.Tensor, frozen: torch.Tensor, loops: int | None = None) -> torch.Tensor:
-    """Fallback sampler (when solver.sampler is absent): one most-confident position per step."""
-    mask_id = model.config.mask_id
-    tokens = tokens.clone()
-    rows = torch.arange(tokens.shape[0], device=tokens.device)
-    while True:
-        masked = (tokens == mask_id) & ~frozen
-        if not masked.any():
-            return tokens
-        confidence, prediction = model(tokens, loops=loops).softmax(-1).max(-1)  # (B, T)
-        pick = confidence.masked_fill(~masked, -1.0).argmax(-1)  # (B,)
-        live = masked[rows, pick]
-        tokens[rows[live], pick[live]] = prediction[rows[live], pick[live]]
-
-
 def solve_rate(model: Any, codec: Codec, tokens: torch.Tensor, frozen: torch.Tensor, *, loops: int | None = None,
                steps: int | None = None) -> float:
     """Fraction of puzzles (tokens (B, T), MASK at the answer) the model solves, by the verifier."""
-    try:
-        from .sampler import SampleOptions, sample
-    except ImportError:  # the sampler is optional for this module
-        answers = greedy_fill(model, tokens, frozen, loops)
-    else:
-        answers = sample(model, tokens, frozen, SampleOptions(loops=loops, steps=steps), mask_id=codec.mask_id).tokens
+    from .sampler import SampleOptions, sample
+
+    answers = sample(model, tokens, frozen, SampleOptions(loops=loops, steps=steps), mask_id=codec.mask_id).tokens
     return float(verify_tokens(codec, tokens, answers).float().mean())
 
 
