@@ -203,10 +203,8 @@ def search(
         for j, b in enumerate(rows.tolist()):
             state[b].last_logits = logits[j]
         # 4. commit in the policy's order, each commit a decision
-        before = tokens.clone()
-        _commit_nodes(tokens, rows, logits, still, per_node[rows], options, generator, constraint, state)
-        if observer is not None:
-            observer.on_commit(step, tokens, tokens != before, row_nfe)
+        on_decide = None if observer is None else lambda rows_now, cells: observer.on_decide(step, rows_now, tokens, cells, row_nfe)
+        _commit_nodes(tokens, rows, logits, still, per_node[rows], options, generator, constraint, state, on_decide)
         step += 1
 
     for b in range(batch):  # unsolved rows: fill what is still masked from their latest readout
@@ -225,11 +223,12 @@ def search(
     )
 
 
-def _commit_nodes(tokens, rows, logits, still, counts, options, generator, constraint, state) -> None:
+def _commit_nodes(tokens, rows, logits, still, counts, options, generator, constraint, state, on_decide=None) -> None:
     """Commit up to `counts` (N,) tokens in each of `rows` (N,) of `tokens` (B,T), in place, one
     at a time with the constraint re-applied after each; record each commit as a decision with
     its position's other legal tokens (by probability, or by perturbed logit when sampling)
-    as alternatives. A row stops committing at a dead end: the next iteration backtracks it."""
+    as alternatives. A row stops committing at a dead end: the next iteration backtracks it.
+    `on_decide(rows (W,), cells (W,T))` after each round of one decision per row, for the trace."""
     still = still.clone()
     going = torch.ones(rows.numel(), dtype=torch.bool, device=tokens.device)
     for j in range(int(counts.max()) if counts.numel() else 0):
@@ -267,3 +266,7 @@ def _commit_nodes(tokens, rows, logits, still, counts, options, generator, const
             tokens[b, p] = legal_ids[0]
             state[b].nodes += 1
             still[w, p] = False
+        if on_decide is not None:
+            cells = torch.zeros((want.numel(), tokens.shape[1]), dtype=torch.bool, device=tokens.device)
+            cells[torch.arange(want.numel()), position] = True
+            on_decide(rows[want], cells)

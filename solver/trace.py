@@ -27,10 +27,11 @@ class Frame:
     `predictions`/`confidence` (B,T) are the argmax and its probability (a row's latest
     readout; 1.0 at given and committed positions before any). `active` (B,) marks rows that
     ran this loop; `nfe` (B,) is each row's count of network passes so far. The search adds
-    frames of one row each: `kind` "backtrack" (`loop` -1) shows the state after it undid
-    commits, `reverted` (B,T) marking the positions cleared or changed; "propagate" (`loop` -2)
-    shows positions committed because one legal token was left (`committed`). `backtracks`
-    (B,) counts each row's backtracks so far.
+    frames of the rows `active` in them: `kind` "decide" (`loop` -3) shows one decision
+    committed per row; "backtrack" (`loop` -1) the state after a row undid commits, `reverted`
+    (B,T) marking the positions cleared or changed; "propagate" (`loop` -2) positions committed
+    because one legal token was left (`committed`). `backtracks` (B,) counts each row's
+    backtracks so far.
     """
 
     step: int
@@ -105,6 +106,16 @@ class Tracer:
         mask = torch.zeros(tokens.shape, dtype=torch.bool)
         mask[row] = reverted.cpu()
         self._frame(step, -1, tokens, torch.zeros(tokens.shape, dtype=torch.bool), active, nfe, reverted=mask, kind="backtrack")
+
+    def on_decide(self, step: int, rows: torch.Tensor, tokens: torch.Tensor, cells: torch.Tensor, nfe: torch.Tensor) -> None:
+        """Batch rows `rows` (N,) each committed one search decision, at `cells` (N,T) bool."""
+        rows = rows.cpu()
+        active = torch.zeros(tokens.shape[0], dtype=torch.bool)
+        active[rows] = True
+        committed = torch.zeros(tokens.shape, dtype=torch.bool)
+        committed[rows] = cells.cpu()
+        self.predictions[rows] = torch.where(committed[rows], tokens[rows].cpu().to(self.dtype), self.predictions[rows])
+        self._frame(step, -3, tokens, committed, active, nfe, kind="decide")
 
     def on_propagate(self, step: int, row: int, tokens: torch.Tensor, cells: torch.Tensor, nfe: torch.Tensor) -> None:
         """Row `row` committed `cells` (T,) bool without the network: one legal token was left there."""

@@ -173,6 +173,8 @@ def caption(view: View | None, total_cells: int | None = None) -> str:
             chips.append("<span class='rmdm-chip backtrack'>backtrack: undone</span>")
         elif view.kind == "propagate":
             chips.append("<span class='rmdm-chip'>forced: one digit left</span>")
+        elif view.kind == "decide":
+            chips.append("<span class='rmdm-chip'>choice: the model's most likely digit</span>")
         else:
             chips.append(f"<span class='rmdm-chip'>loop {view.loop + 1}{loops}</span>")
     chips.append(f"<span class='rmdm-chip'>NFE {view.nfe}</span>")

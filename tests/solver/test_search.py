@@ -169,6 +169,8 @@ def test_guided_search_reports_its_mode_and_animates_its_backtracks():
     assert outcome.nfe == model.row_passes()
     backtracking = [f for f in outcome.frames if f["kind"] == "backtrack"]
     assert any(f["kind"] == "propagate" and any(f["committed"]) for f in outcome.frames)
+    decided = [f for f in outcome.frames if f["kind"] == "decide"]
+    assert decided and all(sum(f["committed"]) == 1 for f in decided)  # each choice its own frame
     assert len(backtracking) == outcome.backtracks
     assert [f["backtracks"] for f in backtracking] == list(range(1, outcome.backtracks + 1))
     assert all(any(f["reverted"]) for f in backtracking)
