@@ -106,6 +106,15 @@ def _model_controls(max_steps: int, limits: Limits, max_loops: int | None = None
     return [steps, loops, adaptive, policy, retries, seed, decoding]
 
 
+def _solve_controls(task: str, exact_label: str, max_steps: int, shelf: ModelShelf, limits: Limits) -> tuple:
+    """A tab's two solve buttons, its animation speed and its model settings."""
+    with gr.Row():
+        solve = gr.Button("Solve with the model", variant="primary", elem_id=f"{task}-solve")
+        exact = gr.Button(exact_label, elem_id=f"{task}-exact")
+    speed = gr.Radio(list(SPEEDS), value="normal", label="Animation speed", elem_id=f"{task}-speed")
+    return solve, exact, speed, _model_controls(max_steps, limits, _loop_slider_max(shelf, task, limits))
+
+
 def _settings(steps, loops, adaptive, policy, retries, seed, decoding="plain") -> SolveSettings:
     return SolveSettings(
         int(steps or 0), int(loops or 0), bool(adaptive), str(policy), int(retries or 0), int(seed or 0), str(decoding or "plain")
@@ -164,11 +173,7 @@ def _sudoku_tab(shelf: ModelShelf, limits: Limits) -> None:
                 placeholder="One line of 16, 36 or 81 characters ('.' or 0 for a blank), or one row per line",
             )
             note = gr.HTML(elem_id="sudoku-note")
-            with gr.Row():
-                solve = gr.Button("Solve with the model", variant="primary", elem_id="sudoku-solve")
-                exact = gr.Button("Exact solver", elem_id="sudoku-exact")
-            speed = gr.Radio(list(SPEEDS), value="normal", label="Animation speed", elem_id="sudoku-speed")
-            controls = _model_controls(81, limits, _loop_slider_max(shelf, "sudoku", limits))
+            solve, exact, speed, controls = _solve_controls("sudoku", "Exact solver", 81, shelf, limits)
         with gr.Column(scale=3, min_width=360):
             player = Player.build("sudoku", sudoku_tab.empty_board(9))
             gr.HTML(render.LEGEND)
@@ -217,11 +222,7 @@ def _countdown_tab(shelf: ModelShelf, limits: Limits) -> None:
                 numbers = gr.Textbox(label="Numbers", placeholder="e.g. 44, 15, 79", elem_id="countdown-numbers", scale=3)
                 target = gr.Textbox(label="Target", placeholder="e.g. 50", elem_id="countdown-target", scale=1)
             note = gr.HTML()
-            with gr.Row():
-                solve = gr.Button("Solve with the model", variant="primary", elem_id="countdown-solve")
-                exact = gr.Button("Exact solver's answer", elem_id="countdown-exact")
-            speed = gr.Radio(list(SPEEDS), value="normal", label="Animation speed", elem_id="countdown-speed")
-            controls = _model_controls(64, limits, _loop_slider_max(shelf, "countdown", limits))
+            solve, exact, speed, controls = _solve_controls("countdown", "Exact solver's answer", 64, shelf, limits)
         with gr.Column(scale=3, min_width=360):
             player = Player.build("countdown")
             gr.HTML(
