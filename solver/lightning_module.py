@@ -14,7 +14,7 @@ from typing import Any
 import lightning as L
 import torch
 
-from .codecs import Codec, CountdownCodec, SudokuCodec, codec_from_config
+from .codecs import Codec, codec_from_config
 from .diffusion import LossConfig, diffusion_loss
 from .model import Denoiser, DenoiserConfig
 
@@ -74,18 +74,9 @@ def solve_rate(model: Any, codec: Codec, tokens: torch.Tensor, frozen: torch.Ten
     from .sampler import SampleOptions, sample
 
     answers = sample(model, tokens, frozen, SampleOptions(loops=loops, steps=steps), mask_id=codec.mask_id).tokens
-    return float(verify_tokens(codec, tokens, answers).float().mean())
+    from .guided import check_batch
 
-
-def verify_tokens(codec: Codec, puzzles: torch.Tensor, answers: torch.Tensor) -> torch.Tensor:
-    """(B,) bool: answers (B, T) solve puzzles (B, T) by the puzzle verifier."""
-    if isinstance(codec, SudokuCodec):
-        from puzzles.sudoku import verify_batch
-
-        ok = verify_batch(codec.to_grid(puzzles), codec.to_grid(answers), codec.shape)
-        return torch.from_numpy(ok)
-    assert isinstance(codec, CountdownCodec)
-    return torch.tensor([codec.verify(codec.decode_prompt(p), codec.decode(a)) for p, a in zip(puzzles, answers)])
+    return float(check_batch(codec, tokens.cpu(), answers.cpu()).mean())
 
 
 class SolverModule(L.LightningModule):

@@ -10,7 +10,7 @@ import torch
 from puzzles.countdown import parse_instance
 from puzzles.sudoku import SudokuShape, parse_sudoku, verify_sudoku
 from solver.codecs import CountdownCodec, SudokuCodec
-from solver.guided import offending_positions, solve_guided
+from solver.guided import check_batch, offending_positions, solve_guided
 from solver.sampler import SampleOptions
 
 from .fake_models import SudokuOracle
@@ -223,3 +223,18 @@ def test_retries_and_extra_samples_draw_at_the_retry_temperature(monkeypatch):
     seen.clear()
     solve_guided(oracle(pairs), CODEC, [pairs[0][0]], SampleOptions(steps=3, temperature=0.3), retries=1, samples=2)
     assert {t for t, _ in seen} == {0.3}  # an explicit temperature is kept throughout
+
+
+def test_check_batch_reads_puzzles_as_objects_or_as_their_token_rows():
+    pairs = known_9x9()[:3]
+    puzzles, _, _ = CODEC.encode_batch([p for p, _ in pairs])
+    answers, _, _ = CODEC.encode_batch([s for _, s in pairs])
+    answers[1, int((puzzles[1] == 0).nonzero()[0])] %= 9
+    answers[1, int((puzzles[1] == 0).nonzero()[0])] += 1  # a wrong digit in the second answer
+    objects = [CODEC.task_input_from_text(p) for p, _ in pairs]
+    assert check_batch(CODEC, objects, answers).tolist() == check_batch(CODEC, puzzles, answers).tolist() == [True, False, True]
+    countdown = CountdownCodec(3, 12, 20)
+    instances = [parse_instance("44,15,79,50"), parse_instance("3,4,5,60")]
+    tokens = torch.stack([countdown.encode(i, a).target.clamp(min=0) for i, a in zip(instances, ["44-15=29,79-29=50", "3*4=12,12*5=60"])])
+    prompts = torch.stack([countdown.encode(i).tokens for i in instances])
+    assert check_batch(countdown, prompts, tokens).tolist() == check_batch(countdown, instances, tokens).tolist() == [True, True]
