@@ -28,6 +28,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .guided import Outcome
 from .inference import check_compatible, solve_batches
 from .sampler import SampleOptions
@@ -291,16 +293,6 @@ def sweep(
     ]
 
 
-def _percentile(values: list[int], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    rank = q / 100 * (len(ordered) - 1)
-    low = int(math.floor(rank))
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
 def _row(setting: Setting, data: EvalData, results: list[tuple[bool, int, int, int, int, int]], seconds: float) -> EvalRow:
     """results: per puzzle (solved, nfe, layer_evals, loops, steps, nodes)."""
     total = len(results)
@@ -335,7 +327,7 @@ def _row(setting: Setting, data: EvalData, results: list[tuple[bool, int, int, i
         seconds=seconds,
         puzzles_per_s=total / seconds if seconds > 0 else float("inf"),
         by_group=by_group,
-        p95_nfe=_percentile([r[1] for r in results], 95),
+        p95_nfe=float(np.percentile([r[1] for r in results], 95)) if results else 0.0,
         mean_nodes=sum(r[5] for r in results) / max(total, 1),
     )
 

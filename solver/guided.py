@@ -106,17 +106,16 @@ def verdict_of(codec: Any, task_input: Any, answer: str) -> Any:
 def check_batch(codec: Any, task_inputs: list[Any] | torch.Tensor, tokens: torch.Tensor) -> np.ndarray:
     """(B,) bool: which rows of (B,T) tokens solve their puzzle (vectorised for Sudoku). The
     puzzles are task objects, or the (B,T) token rows they were encoded as."""
-    if isinstance(task_inputs, torch.Tensor):
-        puzzle_tokens = task_inputs
-        if codec.task != "sudoku":
-            task_inputs = [codec.task_input_from_text(codec.decode_prompt(row)) for row in puzzle_tokens]
+    as_tokens = isinstance(task_inputs, torch.Tensor)
     if codec.task == "sudoku":
         from puzzles.sudoku import verify_batch
 
         if len(task_inputs) == 0:
             return np.zeros(0, dtype=bool)
-        puzzles = codec.to_grid(puzzle_tokens) if isinstance(task_inputs, torch.Tensor) else np.stack([p.grid for p in task_inputs])
+        puzzles = codec.to_grid(task_inputs) if as_tokens else np.stack([p.grid for p in task_inputs])
         return verify_batch(puzzles, codec.to_grid(tokens), codec.shape)
+    if as_tokens:
+        task_inputs = [codec.task_input_from_text(codec.decode_prompt(row)) for row in task_inputs]
     return np.array([bool(verdict_of(codec, x, codec.decode(t)).valid) for x, t in zip(task_inputs, tokens)], dtype=bool)
 
 

@@ -69,9 +69,6 @@ class SampleOptions(BaseModel):
     # search: after a backtrack, order the next node by the logits of the node being revised
     # instead of a fresh network pass
     search_reuse: bool = True
-    # search: a backtrack undoes to the most recent commit whose best untried token has at least
-    # this probability (else to the most recent with any untried token)
-    search_min_prob: float = Field(0.0, ge=0.0, le=1.0)
 
 
 @dataclass
@@ -135,22 +132,26 @@ def resolve_mask_id(model: Any, mask_id: int | None = None) -> int:
     raise ValueError("the sampler needs the MASK token id: pass mask_id= (codec.mask_id)")
 
 
+def _loop_bounds(config: Any) -> tuple[int, int]:
+    """(trained loop count, max_loops) of a model config."""
+    trained = int(getattr(config, "loops", 1) or 1)
+    return trained, int(getattr(config, "max_loops", None) or trained)
+
+
 def loop_plan(model: Any, options: SampleOptions) -> int:
     """Loops per step (fixed) or the cap on them (adaptive), checked against what the model
     supports: never past `config.max_loops`, and past the trained count `config.loops` only
     for a model without a loop embedding (every pass the same function) or with
     `options.untrained_loops` (to measure extrapolation): training, fixed or drawn, only ever
     uses the loop-embedding rows 0..loops-1."""
-    config = model.config
-    trained = int(getattr(config, "loops", 1) or 1)
-    model_max = int(getattr(config, "max_loops", None) or trained)
+    trained, model_max = _loop_bounds(model.config)
     if options.adaptive:
         loops = options.max_loops or options.loops or trained
     else:
         loops = options.loops or trained
     if loops > model_max:
         raise ValueError(f"{loops} loops per step exceeds this model's max_loops = {model_max}")
-    if loops > trained and getattr(config, "loop_embedding", True) and not options.untrained_loops:
+    if loops > supported_loops(model) and not options.untrained_loops:
         raise ValueError(
             f"{loops} loops per step: this model was trained at {trained} and its loop embedding has never seen "
             f"loop {trained + 1} or later; ask for at most {trained} (`rmdm eval --untrained-loops` measures it anyway)"
@@ -160,10 +161,8 @@ def loop_plan(model: Any, options: SampleOptions) -> int:
 
 def supported_loops(model: Any) -> int:
     """The most loops per step `loop_plan` accepts without `untrained_loops`."""
-    config = model.config
-    trained = int(getattr(config, "loops", 1) or 1)
-    model_max = int(getattr(config, "max_loops", None) or trained)
-    return model_max if not getattr(config, "loop_embedding", True) else min(trained, model_max)
+    trained, model_max = _loop_bounds(model.config)
+    return model_max if not getattr(model.config, "loop_embedding", True) else min(trained, model_max)
 
 
 def _model_device(model: Any, fallback: torch.device) -> torch.device:
@@ -222,7 +221,6 @@ def _run_loops(model, h, cond, loops: int, options: SampleOptions, masked: torch
     if not readouts:
         logits = model.finish(h, cond)
     return logits, ran
-
 
 
 
@@ -299,12 +297,17 @@ class Ledger:
         }
 
 
-def choose(logits: torch.Tensor, options: SampleOptions, generator: torch.Generator) -> torch.Tensor:
-    """(N,T,V) logits -> (N,T) token per position: argmax, or Gumbel-max at `options.temperature`."""
+def perturbed(logits: torch.Tensor, options: SampleOptions, generator: torch.Generator) -> torch.Tensor:
+    """(N,T,V) logits as ranked: unchanged at temperature 0, else Gumbel-perturbed at `options.temperature`."""
     if options.temperature > 0:
         uniform = torch.rand(logits.shape, generator=generator, device=logits.device).clamp_(1e-20, 1.0)
-        return (logits / options.temperature - (-uniform.log()).log()).argmax(-1)
-    return logits.argmax(-1)
+        return logits / options.temperature - (-uniform.log()).log()
+    return logits
+
+
+def choose(logits: torch.Tensor, options: SampleOptions, generator: torch.Generator) -> torch.Tensor:
+    """(N,T,V) logits -> (N,T) token per position: argmax, or Gumbel-max at `options.temperature`."""
+    return perturbed(logits, options, generator).argmax(-1)
 
 
 def commit_ranked(

@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from .constraints import dead_ends
-from .sampler import Ledger, SampleOptions, SampleResult, _model_device, loop_plan, resolve_mask_id, unmask_scores
+from .sampler import Ledger, SampleOptions, SampleResult, _model_device, loop_plan, perturbed, resolve_mask_id, unmask_scores
 
 
 @dataclass
@@ -43,7 +43,6 @@ class Decision:
     position: int
     before: torch.Tensor  # (T,) the row's tokens before this commit
     alternatives: list[int]  # legal tokens not yet tried here, best first
-    probs: list[float]  # their probabilities (renormalised over the legal tokens)
     logits: torch.Tensor | None = None  # (T,V) of the node that made it
 
 
@@ -95,7 +94,7 @@ def search(
         options = options.model_copy(update={"policy": "random", "temperature": 1.0} if options.search_order == "uniform" else {"policy": "top_prob", "temperature": 0.0})
     tokens = tokens.to(device=device, dtype=torch.long).clone()
     frozen = frozen.to(device=device, dtype=torch.bool)
-    batch, length = tokens.shape
+    batch = tokens.shape[0]
     answer_len = (~frozen).sum(1).clamp_min(1).float()
     initial = ((tokens == mask_id) & ~frozen).sum(1)
     per_node = torch.ones_like(initial) if options.steps is None or not by_model else (initial + options.steps - 1) // options.steps
@@ -111,9 +110,8 @@ def search(
 
     def backtrack(b: int) -> None:
         row = state[b]
-        plausible = [i for i, d in enumerate(row.stack) if d.probs and d.probs[0] >= options.search_min_prob]
-        keep = plausible[-1] + 1 if plausible else max((i + 1 for i, d in enumerate(row.stack) if d.alternatives), default=0)
-        del row.stack[keep:]
+        while row.stack and not row.stack[-1].alternatives:
+            row.stack.pop()
         if not row.stack:
             row.status = "exhausted"
             return
@@ -124,7 +122,6 @@ def search(
         was = tokens[b].clone()
         tokens[b] = decision.before
         tokens[b, decision.position] = decision.alternatives.pop(0)
-        decision.probs.pop(0)
         row.reuse = decision.logits if options.search_reuse else None
         row.nodes += 1
         row.backtracks += 1
@@ -243,11 +240,7 @@ def _commit_nodes(tokens, rows, logits, still, counts, options, generator, const
         if want.numel() == 0:
             break
         masked_logits = logits[want].masked_fill(~legal, float("-inf"))  # (W,T,V)
-        if options.temperature > 0:
-            uniform = torch.rand(masked_logits.shape, generator=generator, device=tokens.device).clamp_(1e-20, 1.0)
-            ranked = masked_logits / options.temperature - (-uniform.log()).log()
-        else:
-            ranked = masked_logits
+        ranked = perturbed(masked_logits, options, generator)
         probs = masked_logits.softmax(-1).nan_to_num(0.0)  # rows of -inf (given/committed positions) -> 0
         choice = ranked.argmax(-1)  # (W,T)
         scores = unmask_scores(options.policy, probs, choice, generator)
@@ -261,8 +254,7 @@ def _commit_nodes(tokens, rows, logits, still, counts, options, generator, const
             b = int(rows[w])
             ids = order[k].argsort(descending=True, stable=True).tolist()
             legal_ids = [v for v in ids if bool(alive[k, v])]
-            chance = probs[k, p]
-            state[b].stack.append(Decision(p, tokens[b].clone(), legal_ids[1:], [float(chance[v]) for v in legal_ids[1:]], logits[w]))
+            state[b].stack.append(Decision(p, tokens[b].clone(), legal_ids[1:], logits[w]))
             tokens[b, p] = legal_ids[0]
             state[b].nodes += 1
             still[w, p] = False

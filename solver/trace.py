@@ -148,7 +148,8 @@ def row_frames(frames: list[Frame], row: int) -> list[dict]:
         if step_ends:
             if not any(record["committed"]) and not bool(frame.active[row]):
                 continue  # the row did not run this step
-            if not bool(frame.active[row]) and out and (out[-1]["step"], out[-1]["retry"], out[-1]["loop"] >= 0) == (frame.step, frame.retry, True):
+            same_step = out and out[-1]["kind"] == "loop" and (out[-1]["step"], out[-1]["retry"]) == (frame.step, frame.retry)
+            if not bool(frame.active[row]) and same_step:
                 record["loop"] = out.pop()["loop"]  # the row stopped looping early: its last loop commits
         out.append(record)
     return out

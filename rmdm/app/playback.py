@@ -69,10 +69,10 @@ class Limits:
         cap = self.loop_cap(loaded)
         if settings.loops > cap:
             return f"This model runs at most {cap} loops per step."
-        loops = self.loops_for(settings, loaded)
-        passes = steps * loops * (settings.retries + 1)  # adaptive: at most this, its cap is the same count
         if settings.decoding == "search":
             return None  # bounded by search_options: every pass, backtracks included, counts
+        loops = self.loops_for(settings, loaded)
+        passes = steps * loops * (settings.retries + 1)  # adaptive: at most this, its cap is the same count
         if passes > self.max_passes:
             return (
                 f"That is {steps} steps x {loops} loops x {settings.retries + 1} attempts = {passes} passes, "
