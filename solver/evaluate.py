@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .guided import Outcome
+from .guided import DECODINGS, Outcome, decoding_options
 from .inference import check_compatible, solve_batches
 from .sampler import SampleOptions
 
@@ -47,21 +47,6 @@ class EvalData:
     grouping: str  # what the labels are: "level", "clues", "solutions" or "all"
     source: str
     split: str | None = None
-
-
-DECODINGS: tuple[str, ...] = ("plain", "constrained", "search", "search-mrv", "search-uniform")
-
-
-def decoding_options(decoding: str, search_nfe: int | None = None) -> dict[str, Any]:
-    """SampleOptions fields for a decoding mode of the sweep."""
-    if decoding not in DECODINGS:
-        raise EvalError(f"unknown decoding {decoding!r} (choose from {', '.join(DECODINGS)})")
-    if decoding == "plain":
-        return {}
-    if decoding == "constrained":
-        return {"constrain": True}
-    order = decoding.partition("-")[2] or "model"
-    return {"search": True, "search_order": order, "search_nfe": search_nfe}
 
 
 @dataclass(frozen=True)
@@ -280,8 +265,9 @@ def sweep(
 ) -> list[Setting]:
     """Every combination, in the order given (steps outermost, retries innermost); the NFE
     budgets apply to "search" only (the baselines run no network: bound them by nodes)."""
-    for decoding in decodings:
-        decoding_options(decoding)
+    unknown = [d for d in decodings if d not in DECODINGS]
+    if unknown:
+        raise EvalError(f"unknown decoding {unknown[0]!r} (choose from {', '.join(DECODINGS)})")
     return [
         Setting(s, lp, p, r, samples, adaptive, d, b)
         for s in steps

@@ -182,6 +182,27 @@ def _countdown_restart(codec: Any, verdict: Any, tokens: torch.Tensor) -> int:
 # ----------------------------------------------------------------------------- the loop
 
 
+DECODINGS: tuple[str, ...] = ("plain", "constrained", "search", "search-mrv", "search-uniform")
+ONE_PASS = 1  # a search's default `steps`: one network pass orders it (docs/RESULTS.md, "Verifier in the loop")
+
+
+def decoding_options(decoding: str, search_nfe: int | None = None) -> dict[str, Any]:
+    """SampleOptions fields for a decoding mode (the sweep's, the app's); ValueError for an unknown one."""
+    if decoding not in DECODINGS:
+        raise ValueError(f"unknown decoding {decoding!r} (choose from {', '.join(DECODINGS)})")
+    if decoding == "plain":
+        return {}
+    if decoding == "constrained":
+        return {"constrain": True}
+    order = decoding.partition("-")[2] or "model"
+    return {"search": True, "search_order": order, "search_nfe": search_nfe}
+
+
+def default_steps(steps: int | None, search: bool) -> int | None:
+    """Denoising steps as asked, else one position per step, or for a search one network pass."""
+    return steps or (ONE_PASS if search else None)
+
+
 def decoding_mode(options: SampleOptions, retries: int = 0, samples: int = 1) -> str:
     """'plain', 'constrained' or 'search', '+ N retries' / '+ best of N' where used: how an
     answer was decoded, as the CLI, the evaluator and the app report it."""

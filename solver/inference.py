@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .guided import Outcome, as_task_input, solve_guided
+from .guided import Outcome, as_task_input, default_steps, solve_guided
 from .sampler import SampleOptions
 
 
@@ -86,9 +86,7 @@ def options_from_args(args: Any) -> tuple[SampleOptions, int, int]:
     retry = get("retry_temperature")
     search = bool(get("search", False))
     options = SampleOptions(
-        # a search is ordered by one network pass unless --steps asks for more (docs/RESULTS.md,
-        # "Verifier in the loop": on magictour one pass solved 200/200 at 3 NFE, a pass per commit 36% at 510)
-        steps=get("steps") or (1 if search else None),
+        steps=default_steps(get("steps"), search),
         loops=get("loops") or None,
         policy=get("policy") or "top_prob",
         temperature=float(get("temperature") or 0.0),

@@ -89,9 +89,11 @@ class Limits:
 
     def search_options(self, settings: SolveSettings) -> dict[str, Any]:
         """SampleOptions fields for the decoding mode; a search gets this app's whole budget."""
+        from solver.guided import decoding_options
+
         if settings.decoding == "search":
-            return {"search": True, "search_nfe": self.max_passes, "search_nodes": self.max_search_nodes}
-        return {"constrain": settings.decoding == "constrained"}
+            return decoding_options("search", self.max_passes) | {"search_nodes": self.max_search_nodes}
+        return decoding_options(settings.decoding)
 
     @staticmethod
     def loops_for(settings: SolveSettings, loaded: Any) -> int:
@@ -129,12 +131,13 @@ def token_chars(codec: Any) -> Callable[[list[int]], str]:
 
 def run_model(loaded: Any, instance: Any, settings: SolveSettings, limits: Limits = Limits()) -> ModelOutcome:
     """Solve one puzzle with the sampler's trace on; frames cover the answer positions only."""
+    from solver.guided import default_steps
     from solver.inference import solve_one
     from solver.sampler import SampleOptions
 
     codec = loaded.codec
     options = SampleOptions(
-        steps=settings.steps or (1 if settings.decoding == "search" else None),  # a search: one pass orders it
+        steps=default_steps(settings.steps, settings.decoding == "search"),
         loops=settings.loops or None,
         policy=settings.policy,
         adaptive=settings.adaptive,
