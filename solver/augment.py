@@ -9,6 +9,8 @@ pair valid and multiplies the data for free.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 
@@ -56,3 +58,33 @@ def augment_sudoku(tokens: torch.Tensor, frozen: torch.Tensor, target: torch.Ten
         return torch.where(known, digits.gather(1, moved.clamp(0, n)), moved)
 
     return relabel(tokens), frozen.gather(1, cells), relabel(target)  # IGNORE (-100) stays IGNORE
+
+
+def augment_countdown_steps(tokens: torch.Tensor, frozen: torch.Tensor, target: torch.Tensor, codec: Any,
+                            generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The step codec's symmetries, one random draw per row: the order of the instance's numbers
+    (their prompt fields move, the references n1..nN follow) and the order of the two operands
+    of each + and * step. Every (instance, answer) pair stays valid. (B, T) tensors in and out."""
+    from .countdown_steps import OP0, REF0
+
+    batch, n, width = tokens.shape[0], codec.n_numbers, codec.number_digits
+    perm = _randperms((batch, n), generator)  # (B, N): new field i holds old field perm[i]
+    inverse = perm.argsort(dim=-1)  # (B, N): old number j is now number inverse[j]
+    source = torch.arange(codec.seq_len).repeat(batch, 1)  # (B, T) where each position's token comes from
+    place = torch.arange(width)
+    source[:, : n * width] = (perm[:, :, None] * width + place).reshape(batch, n * width)
+    starts = torch.tensor([codec.step_start(k) for k in range(codec.n_steps)])  # (S,)
+    ops = target[:, starts + 1]  # (B, S) the reference answer's operators
+    swap = ((ops == OP0) | (ops == OP0 + 2)) & (torch.rand(ops.shape, generator=generator) < 0.5)  # (B, S)
+    a_pos, b_pos = starts[None].expand_as(swap), (starts + 2)[None].expand_as(swap)
+    source.scatter_(1, a_pos, torch.where(swap, b_pos, a_pos))
+    source.scatter_(1, b_pos, torch.where(swap, a_pos, b_pos))
+    ref_map = torch.arange(codec.vocab_size).repeat(batch, 1)  # (B, V) token relabelling
+    ref_map[:, REF0 : REF0 + n] = REF0 + inverse
+
+    def move(ids: torch.Tensor) -> torch.Tensor:
+        ids = ids.gather(1, source)
+        known = ids >= 0  # -100 (unknown target) stays
+        return torch.where(known, ref_map.gather(1, ids.clamp_min(0)), ids)
+
+    return move(tokens), frozen.gather(1, source), move(target)

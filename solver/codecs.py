@@ -8,7 +8,9 @@ Sudoku: one token per cell, row-major; id 0 is MASK (so a grid with 0 for blanks
 its token sequence), ids 1..n are the digits. Position ids are factored into row,
 column and box, which is what lets a small model learn the rules.
 
-Countdown: characters. The prompt `n1,n2,...,target` is right-padded with PAD to
+Countdown, two codecs: the structured one (`solver.countdown_steps`, format "steps": step
+slots, reference operands, digits by place) and the original character codec here, which
+old checkpoints keep loading. Characters: the prompt `n1,n2,...,target` is right-padded with PAD to
 `prompt_len` and frozen; the answer in step form (`44-15=29,79-29=50`) follows, padded
 with PAD to `answer_len`. PAD is a real token at answer positions: the model learns
 where the answer ends.
@@ -269,7 +271,7 @@ class CountdownCodec:
         return f"CountdownCodec(n_numbers={self.n_numbers}, prompt_len={self.prompt_len}, answer_len={self.answer_len})"
 
 
-Codec = SudokuCodec | CountdownCodec
+Codec = Any  # SudokuCodec | CountdownCodec | countdown_steps.CountdownStepCodec
 
 
 def codec_from_config(config: dict[str, Any]) -> Codec:
@@ -278,6 +280,11 @@ def codec_from_config(config: dict[str, Any]) -> Codec:
     try:
         if task == "sudoku":
             return SudokuCodec(SudokuShape(int(config["box_rows"]), int(config["box_cols"])))
+        if task == "countdown" and config.get("format") == "steps":
+            from .countdown_steps import CountdownStepCodec
+
+            return CountdownStepCodec(int(config["n_numbers"]), int(config["max_number"]), int(config["max_target"]),
+                                      rules=str(config.get("rules", "ml")))
         if task == "countdown":
             return CountdownCodec(
                 int(config["n_numbers"]), int(config["prompt_len"]), int(config["answer_len"]),

@@ -50,7 +50,8 @@ class DataSection(_Strict):
     cache_dir: str = Field("data/cache", description="where specs are generated (one subdirectory per spec hash)")
     train_split: str = "train"
     val_split: str = Field("val", description="falls back to a slice of train when the dataset has no such split")
-    augment: bool = Field(True, description="Sudoku symmetry augmentation on the fly (digits, bands, rows, ..., transpose)")
+    augment: bool = Field(True, description="augmentation on the fly: Sudoku symmetries; Countdown (steps codec) number order")
+    codec: Literal["chars", "steps"] = Field("chars", description="Countdown: the character codec, or step slots with reference operands")
     max_train_records: int | None = Field(None, gt=0)
     max_val_records: int = Field(2048, gt=0)
 

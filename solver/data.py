@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from puzzles.sudoku import SudokuShape
 
-from .augment import augment_sudoku
+from .augment import augment_countdown_steps, augment_sudoku
 from .codecs import Codec, CountdownCodec, SudokuCodec
 
 
@@ -38,13 +38,29 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
     return manifest
 
 
-def codec_for_manifest(manifest: dict[str, Any]) -> Codec:
-    """The codec a dataset needs: Sudoku shape or Countdown lengths from the manifest, never invented."""
+STEP_LIMITS = {"max_number": 100, "max_target": 999}  # the step codec's least limits: every tv card and target
+
+
+def codec_for_manifest(manifest: dict[str, Any], codec_format: str = "chars") -> Codec:
+    """The codec a dataset needs: Sudoku shape from the manifest; for Countdown the character
+    codec (lengths from the manifest's stats) or, with `codec_format="steps"`, the step codec
+    (limits: at least STEP_LIMITS, more where the dataset's number or target range reaches further)."""
     config = manifest.get("config", {})
     if manifest["task"] == "sudoku":
         box_rows, box_cols = int(config.get("box_rows") or 0), int(config.get("box_cols") or 0)
         shape = SudokuShape(box_rows, box_cols) if box_rows and box_cols else SudokuShape.for_size(int(config.get("size", 9)))
         return SudokuCodec(shape)
+    if codec_format == "steps":
+        from .countdown_steps import CountdownStepCodec
+
+        n_numbers = config.get("n_numbers", config.get("numbers"))
+        if n_numbers is None:
+            raise DataError("countdown manifest config names no n_numbers")
+        numbers, targets = config.get("number_range") or [1, 1], config.get("target_range") or [0, 0]
+        return CountdownStepCodec(int(n_numbers), max(STEP_LIMITS["max_number"], int(numbers[-1])),
+                                  max(STEP_LIMITS["max_target"], int(targets[-1])), rules=str(config.get("rules", "ml")))
+    if codec_format != "chars":
+        raise DataError(f"unknown countdown codec {codec_format!r} (expected 'chars' or 'steps')")
     return CountdownCodec.from_manifest(manifest)
 
 
@@ -96,14 +112,14 @@ class PuzzleDataModule(L.LightningDataModule):
 
     def __init__(self, directory: str | Path, batch_size: int, *, train_split: str = "train", val_split: str = "val",
                  augment: bool = True, max_train_records: int | None = None, max_val_records: int = 2048,
-                 num_workers: int = 0, seed: int = 0):
+                 num_workers: int = 0, seed: int = 0, codec_format: str = "chars"):
         super().__init__()
         self.directory = Path(directory)
         self.manifest = read_manifest(self.directory)
-        self.codec = codec_for_manifest(self.manifest)
+        self.codec = codec_for_manifest(self.manifest, codec_format)
         self.batch_size = batch_size
         self.train_split, self.val_split = train_split, val_split
-        self.augment = augment and isinstance(self.codec, SudokuCodec)
+        self.augment = augment and (isinstance(self.codec, SudokuCodec) or getattr(self.codec, "format", None) == "steps")
         self.max_train_records, self.max_val_records = max_train_records, max_val_records
         self.num_workers = num_workers
         self.seed = seed
@@ -135,8 +151,11 @@ class PuzzleDataModule(L.LightningDataModule):
 
     def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         if self.augment and self.trainer is not None and self.trainer.training:
-            shape = self.codec.shape
-            batch = list(augment_sudoku(*batch, shape.box_rows, shape.box_cols, generator=self._generator))
+            if isinstance(self.codec, SudokuCodec):
+                shape = self.codec.shape
+                batch = list(augment_sudoku(*batch, shape.box_rows, shape.box_cols, generator=self._generator))
+            else:
+                batch = list(augment_countdown_steps(*batch, self.codec, generator=self._generator))
         return batch
 
     @property

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import nn
 
-from .positions import grid_positions, index_positions
+from .positions import grid_positions, index_positions, step_positions
 
 
 class DenoiserConfig(BaseModel):
@@ -52,9 +52,12 @@ class DenoiserConfig(BaseModel):
     time_conditioning: bool = Field(False, description="add an embedding of t (masked fraction) to the input of each pass")
     input_injection: bool = Field(False, description="add the embedded input (tokens + positions) to the input of every core pass")
     loop_embedding: bool = Field(True, description="a learned embedding per loop index; without it every pass is the same function")
-    positions: Literal["grid", "sequence"] = "grid"
+    positions: Literal["grid", "sequence", "steps"] = "grid"
     box_rows: int | None = Field(None, ge=1, description="grid positions: box height")
     box_cols: int | None = Field(None, ge=1, description="grid positions: box width")
+    n_numbers: int | None = Field(None, ge=2, description="step positions: the Countdown numbers")
+    number_digits: int | None = Field(None, ge=1, description="step positions: digit slots of a prompt number")
+    value_digits: int | None = Field(None, ge=1, description="step positions: digit slots of a step's result")
     dropout: float = Field(0.0, ge=0.0, lt=1.0)
     mlp_ratio: float = Field(4.0, gt=0)
 
@@ -72,6 +75,12 @@ class DenoiserConfig(BaseModel):
             n = self.box_rows * self.box_cols
             if n * n != self.seq_len:
                 raise ValueError(f"a {n}x{n} grid has {n * n} cells, not seq_len={self.seq_len}")
+        if self.positions == "steps":
+            if None in (self.n_numbers, self.number_digits, self.value_digits):
+                raise ValueError("step positions need n_numbers, number_digits and value_digits")
+            length = (self.n_numbers + 1) * self.number_digits + (self.n_numbers - 1) * (3 + self.value_digits)
+            if length != self.seq_len:
+                raise ValueError(f"the step layout has {length} positions, not seq_len={self.seq_len}")
         return self
 
     @property
@@ -128,9 +137,12 @@ class Denoiser(nn.Module):
         c = config
         self.tok_emb = nn.Embedding(c.vocab_size, c.d_model)
         if positions is None:
-            positions = (
-                grid_positions(c.box_rows, c.box_cols) if c.positions == "grid" else index_positions(c.seq_len)
-            )
+            if c.positions == "grid":
+                positions = grid_positions(c.box_rows, c.box_cols)
+            elif c.positions == "steps":
+                positions = step_positions(c.n_numbers, c.number_digits, c.value_digits)
+            else:
+                positions = index_positions(c.seq_len)
         self.pos_names = sorted(positions)
         self.pos_emb = nn.ModuleDict()
         for name in self.pos_names:

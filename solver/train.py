@@ -366,6 +366,7 @@ def train(config: RunConfig | None, *, data_dir: str | Path | None = None, out: 
         run.data_dir, config.train.batch_size, train_split=config.data.train_split, val_split=config.data.val_split,
         augment=config.data.augment, max_train_records=config.data.max_train_records,
         max_val_records=config.data.max_val_records, num_workers=config.train.num_workers, seed=run.seed,
+        codec_format=config.data.codec,
     )
     codec = datamodule.codec
     if codec.task != config.task:
@@ -423,6 +424,9 @@ def model_config(config: RunConfig, codec: Any) -> dict[str, Any]:
     extra: dict[str, Any] = {"vocab_size": codec.vocab_size, "seq_len": codec.seq_len, "mask_id": codec.mask_id}
     if codec.task == "sudoku":
         extra.update(positions="grid", box_rows=codec.shape.box_rows, box_cols=codec.shape.box_cols)
+    elif getattr(codec, "format", None) == "steps":
+        extra.update(positions="steps", n_numbers=codec.n_numbers, number_digits=codec.number_digits,
+                     value_digits=codec.value_digits)
     else:
         extra.update(positions="sequence")
     return {**config.model.model_dump(mode="json"), **extra}
