@@ -11,8 +11,8 @@ probability before the unmasking policy ranks positions, and the search (`solver
 backtracks from a dead end: a masked position with no legal token, or a conflict.
 
 Sudoku: a digit placed in a cell's row, column or box (its 20 peers on 9x9) is not legal
-there. Countdown has no constraint yet (its calculator constraint needs the number-aware
-codec of issue 14); `constraint_for` says so.
+there. Countdown (the step codec, `solver.countdown_steps`, ml rules): the calculator
+constraint, `CalculatorConstraint`; the character codec has none, and `constraint_for` says so.
 """
 
 from __future__ import annotations
@@ -61,9 +61,15 @@ def constraint_for(codec: Any) -> Constraint:
     """The decoding constraint of a codec's task; ConstraintError where there is none."""
     if getattr(codec, "task", None) == "sudoku":
         return SudokuConstraint(codec)
+    if getattr(codec, "format", None) == "steps":
+        if codec.rules != "ml":
+            raise ConstraintError(f"the calculator constraint knows the ml rules only; this model plays {codec.rules}")
+        from .calculator import CalculatorConstraint
+
+        return CalculatorConstraint(codec)
     raise ConstraintError(
-        f"constraint-masked decoding and search are available for Sudoku only; {getattr(codec, 'task', 'this task')} "
-        "has no decoding constraint yet (Countdown's calculator constraint waits on its number-aware codec)"
+        "constraint-masked decoding and search need a model with a decoding constraint: Sudoku, or Countdown "
+        "with the step codec; this Countdown model reads characters and has none"
     )
 
 

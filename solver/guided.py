@@ -156,6 +156,8 @@ def _countdown_restart(codec: Any, verdict: Any, tokens: torch.Tensor) -> int:
     from puzzles.countdown import read_answer
     from puzzles.errors import ParseError
 
+    if getattr(codec, "format", None) == "steps":
+        return _step_restart(codec, verdict, tokens)
     chars = [(pos, int(tokens[pos])) for pos in range(codec.prompt_len, codec.seq_len) if int(tokens[pos]) >= 2]
     text = "".join(codec.chars[token - 2] for _, token in chars)
     commas = [i for i, ch in enumerate(text) if ch == ","]  # char indices of step separators
@@ -177,6 +179,18 @@ def _countdown_restart(codec: Any, verdict: Any, tokens: torch.Tensor) -> int:
     else:
         before = None
     return chars[before][0] + 1 if before is not None else codec.prompt_len
+
+
+def _step_restart(codec: Any, verdict: Any, tokens: torch.Tensor) -> int:
+    """The step codec's first position to remask: the step the verdict names; for a malformed
+    answer, the first step with a slot that does not read; for a wrong final value, the last step."""
+    kind, step = getattr(verdict, "kind", None), getattr(verdict, "step_index", None)
+    if step is None and kind == "malformed":
+        parts = codec.decode(tokens).split(",")
+        step = next((k for k, part in enumerate(parts) if "?" in part), None)
+    elif step is None and kind in ("wrong-value", "unused"):
+        step = codec.n_steps - 1
+    return codec.step_start(min(step, codec.n_steps - 1)) if step is not None else codec.prompt_len
 
 
 # ----------------------------------------------------------------------------- the loop

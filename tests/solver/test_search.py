@@ -48,10 +48,10 @@ def test_constraint_allows_exactly_the_digits_no_peer_holds(box, data):
         assert bool(conflict[0, cell]) == (grid[cell] != 0 and grid[cell] in held)
 
 
-def test_constraint_for_countdown_says_why_not():
+def test_constraint_for_the_character_countdown_codec_says_why_not():
     from solver.codecs import CountdownCodec
 
-    with pytest.raises(ConstraintError, match="Sudoku only"):
+    with pytest.raises(ConstraintError, match="reads characters and has none"):
         constraint_for(CountdownCodec(3, 10, 20))
 
 
