@@ -34,10 +34,13 @@ output: one line per puzzle, "ANSWER VERDICT", where VERDICT is
   no-solution    the exact solver proved there is none (ANSWER is "-")
   no-answer      the model gave no answer that passed the verifier (ANSWER is "-")
   closest=V      countdown --closest: no solution; ANSWER reaches V, the nearest value
-malformed lines print "error: line N: ..." in their place (and on stderr).
+malformed lines, and lines no model can take (a size with no bundled model, more numbers
+or larger numbers than the model's), print "error: line N: ..." in their place (and on
+stderr); every other line is still solved.
 
 exit codes: 0 all solved and valid; 1 some puzzle unsolved or invalid; 2 some input
-malformed or unreadable (takes precedence over 1); 3 the method could not run."""
+malformed or unreadable (takes precedence over 1); 3 the method could not run (for the
+whole input, or for some line: takes precedence over 2)."""
 
 POLICIES = ("random", "top_prob", "top_margin", "entropy")
 
@@ -120,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         worst = EXIT_OK
         for line in lines:
             print(line.text)
-            if line.code == EXIT_MALFORMED:
+            if line.code in (EXIT_MALFORMED, EXIT_CANNOT_RUN):
                 print(line.text, file=sys.stderr)
             worst = max(worst, line.code)
     return worst
@@ -205,10 +208,12 @@ def _model_lines(args: argparse.Namespace, items: list[tuple[int, Any]]) -> list
         raise _CannotRun(
             f"the model solver is not available in this installation ({err}); use --method exact"
         ) from None
+    from solver.checkpoint import CheckpointError
+
     puzzles = [item for _, item in items if not isinstance(item, ParseError)]
     try:
         answers = solve_instances(args.task, puzzles, args) if puzzles else []
-    except (ImportError, OSError, RuntimeError, ValueError) as err:  # PuzzleError is a ValueError
+    except (CheckpointError, ImportError, OSError, RuntimeError, ValueError) as err:  # PuzzleError is a ValueError
         raise _CannotRun(f"the model could not run: {err}\n(--method exact solves without a model)") from None
     answers_iter = iter(answers)
     lines = []
@@ -216,6 +221,11 @@ def _model_lines(args: argparse.Namespace, items: list[tuple[int, Any]]) -> list
         if isinstance(item, ParseError):
             lines.append(_error_line(line_no, item))
             continue
-        answer = next(answers_iter)
-        lines.append(_Line("- no-answer", EXIT_UNSOLVED) if answer is None else _verified(args, item, answer))
+        result = next(answers_iter)
+        if result.error is not None:  # no model can take this line; the others are still solved
+            lines.append(_Line(f"error: line {line_no}: {result.error}", EXIT_CANNOT_RUN))
+        elif result.answer is None:
+            lines.append(_Line("- no-answer", EXIT_UNSOLVED))
+        else:  # the model's answer, valid or not: a user sees what it did
+            lines.append(_verified(args, item, result.answer))
     return lines

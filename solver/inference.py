@@ -9,6 +9,7 @@ Both go through `guided.solve_guided`, so retries and best-of-N work the same ev
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .guided import Outcome, as_task_input, default_steps, solve_guided
@@ -124,29 +125,62 @@ def solve_batches(
     return outcomes
 
 
-def solve_instances(task: str, instances: Sequence[Any], args: Any) -> list[str | None]:
-    """Answers for `rmdm solve TASK --method model`: the answer text where the verifier accepts
-    it, None where the model failed. Puzzles are grouped by size, each group solved by the
-    bundled model for it (or all by `args.checkpoint`)."""
+@dataclass(frozen=True)
+class Answer:
+    """One instance's result on the model path: the model's answer (None when it has none) and
+    whether the verifier accepts it, or `error`: why no model could take this instance."""
+
+    answer: str | None
+    valid: bool = False
+    error: str | None = None
+
+
+def admit(loaded: Any, task: str, task_input: Any) -> str | None:
+    """Why the loaded model cannot take this instance (wrong size, outside its codec's limits), or None."""
+    from .codecs import CodecError
+
+    try:
+        check_compatible(loaded, task, task_input)
+        loaded.codec.encode(task_input)
+    except (InferenceError, CodecError) as err:
+        return str(err)
+    return None
+
+
+def solve_instances(task: str, instances: Sequence[Any], args: Any) -> list[Answer]:
+    """`rmdm solve TASK --method model`: one `Answer` per instance, in order. Instances are
+    grouped by size, each group solved by the bundled model for it (or all by
+    `args.checkpoint`); an instance no model can take is that instance's `error`, and every
+    other instance is still solved. A checkpoint that cannot be loaded stops the run
+    (CheckpointError)."""
     from .checkpoint import load
 
     options, retries, samples = options_from_args(args)
     checkpoint = getattr(args, "checkpoint", None)
     device = resolve_device(getattr(args, "device", None))
     batch_size = int(getattr(args, "batch_size", None) or 64)
+    results: list[Answer | None] = [None] * len(instances)
     groups: dict[str, list[int]] = {}
     for i, instance in enumerate(instances):
-        name = checkpoint or default_checkpoint(task, instance_size(task, instance))
+        try:
+            name = checkpoint or default_checkpoint(task, instance_size(task, instance))
+        except InferenceError as err:
+            results[i] = Answer(None, error=str(err))
+            continue
         groups.setdefault(name, []).append(i)
-    answers: list[str | None] = [None] * len(instances)
     for name, indices in groups.items():
         loaded = load(name, device=device)
+        taken = []
         for i in indices:
-            check_compatible(loaded, task, instances[i])
-        outcomes = solve_batches(loaded, [instances[i] for i in indices], options, retries, samples, batch_size)
-        for i, outcome in zip(indices, outcomes):
-            answers[i] = outcome.answer if outcome.valid else None
-    return answers
+            refused = admit(loaded, task, instances[i])
+            if refused is None:
+                taken.append(i)
+            else:
+                results[i] = Answer(None, error=refused)
+        outcomes = solve_batches(loaded, [instances[i] for i in taken], options, retries, samples, batch_size)
+        for i, outcome in zip(taken, outcomes):
+            results[i] = Answer(outcome.answer or None, bool(outcome.valid))
+    return [r if r is not None else Answer(None) for r in results]
 
 
 def solve_one(

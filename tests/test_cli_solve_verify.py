@@ -97,13 +97,16 @@ def test_solve_sudoku_exact(capsys, monkeypatch):
 # ---------------------------------------------------------------- solve --method model
 
 
+from solver.inference import Answer  # noqa: E402  (a dataclass; the stand-in module below returns it)
+
+
 def fake_inference(monkeypatch, answers):
     """Install a stand-in solver.inference whose solve_instances records its call."""
     calls = []
 
     def solve_instances(task, instances, args):
         calls.append((task, list(instances), args))
-        return answers[: len(instances)]
+        return [a if isinstance(a, Answer) else Answer(a, a is not None) for a in answers[: len(instances)]]
 
     module = types.ModuleType("solver.inference")
     module.solve_instances = solve_instances
@@ -112,7 +115,7 @@ def fake_inference(monkeypatch, answers):
 
 
 def test_solve_model_verifies_each_answer(capsys, monkeypatch):
-    calls = fake_inference(monkeypatch, ["44-15=29,79-29=50", "44-15=29,79-29=51", None])
+    calls = fake_inference(monkeypatch, ["44-15=29,79-29=50", Answer("44-15=29,79-29=51", False), None])
     text = "44,15,79,50\n44,15,79,50\nbad\n44,15,79,50\n"
     argv = ["solve", "countdown", "--steps", "8", "--loops", "3", "--policy", "entropy", "--retries", "2", "--adaptive"]
     code, out, _ = run_cli(argv, capsys, monkeypatch, text)
@@ -134,6 +137,16 @@ def test_solve_model_sudoku_answers(capsys, monkeypatch):
     code, out, _ = run_cli(["solve", "sudoku"], capsys, monkeypatch, f"{SUDOKU}\n{SUDOKU}\n")
     assert out == [f"{SUDOKU_SOLUTION} valid", f"{'.' * 81} invalid"]
     assert code == 1
+
+
+def test_a_line_no_model_can_take_is_that_lines_error(capsys, monkeypatch):
+    refused = Answer(None, error="this model takes 4 numbers; the instance has 5")
+    fake_inference(monkeypatch, ["44-15=29,79-29=50", refused, "44-15=29,79-29=50"])
+    text = "44,15,79,50\n1,2,3,4,5,10\n44,15,79,50\n"
+    code, out, err = run_cli(["solve", "countdown"], capsys, monkeypatch, text)
+    assert out == ["44-15=29,79-29=50 valid", "error: line 2: this model takes 4 numbers; the instance has 5",
+                   "44-15=29,79-29=50 valid"]
+    assert code == 3 and err == ["error: line 2: this model takes 4 numbers; the instance has 5"]
 
 
 def test_solve_model_unavailable_says_use_exact(capsys, monkeypatch):

@@ -71,7 +71,7 @@ def check_step(text: str) -> tuple[str, str]:
     """(status ok|bad|wait, note) for one `a op b=c` step's arithmetic on its own."""
     from puzzles.countdown import apply_op, parse_answer
 
-    if MASK in text or PAD in text:
+    if MASK in text or PAD in text or "?" in text:  # '?': a slot the step codec cannot read yet
         return "wait", "still masked"
     try:
         steps = parse_answer(text)
@@ -113,7 +113,7 @@ def show(run: Run | None, index: int | float | None) -> tuple[str, str]:
     bad = run.marks.get(i, frozenset())  # Countdown marks steps, not characters
     first_bad = min(bad) if bad else None
     body = render.countdown_prompt(numbers, target) + render.countdown_strip(view, PAD)
-    body += render.step_table(step_rows(view.cells, first_bad, run.notes.get(i, "")))
+    body += render.step_table(step_rows(view.text or view.cells, first_bad, run.notes.get(i, "")))
     return body, render.caption(view)
 
 
@@ -189,10 +189,12 @@ def solve_model(
     positions = int((~encoded.frozen).sum())
     problem = limits.check(settings, positions, loaded)
     if problem is None and settings.decoding != "plain":
-        problem = (
-            f"{settings.decoding.capitalize()} decoding needs a task constraint, and Countdown has none yet "
-            "(its calculator constraint waits on a number-aware codec): choose plain decoding."
-        )
+        from solver.constraints import ConstraintError, constraint_for
+
+        try:
+            constraint_for(codec)
+        except ConstraintError as err:
+            problem = f"{settings.decoding.capitalize()} decoding is not available for this model: {err}. Choose plain decoding."
     if problem:
         yield _refuse(problem, "error", instance)
         return
@@ -203,7 +205,7 @@ def solve_model(
     run = Run("countdown", instance.to_line(), outcome.views)
     attempts = []
     for retry, end in enumerate(run.retry_ends()):
-        text = run.frames[end].cells.replace(PAD, "").replace(MASK, "")
+        text = run.frames[end].text or run.frames[end].cells.replace(PAD, "").replace(MASK, "")
         valid, error, step = judge(instance, text)
         if valid:
             run.solved.add(end)

@@ -42,6 +42,7 @@ class View:
     kind: str = "loop"  # "loop", or a search's "backtrack" / "propagate"
     reverted: tuple[bool, ...] = ()
     backtracks: int = 0
+    text: str = ""  # the answer as the codec reads it at this frame, where that is not `cells` (Countdown steps)
 
     @property
     def masked(self) -> int:
@@ -94,10 +95,12 @@ def views_from_trace(
     positions: Sequence[int] | None = None,
     steps: int | None = None,
     loops: int | None = None,
+    decode: Callable[[Sequence[int]], str] | None = None,
 ) -> list[View]:
     """Sampler frames -> views over the answer positions.
 
     `token_chars(ids)` maps token ids to one character each (MASK for the mask token);
+    `decode(ids)`, when given, reads a frame's whole token row as answer text (`View.text`);
     `positions` picks the answer positions out of the sequence (all when None).
     The per-retry step total is taken from the trace when `steps` is None.
     """
@@ -130,6 +133,7 @@ def views_from_trace(
                 kind=str(frame_field(fr, "kind", "loop") or "loop"),
                 reverted=tuple(bool(reverted[i]) for i in idx) if reverted else (),
                 backtracks=int(frame_field(fr, "backtracks", 0) or 0),
+                text=decode(tokens) if decode is not None else "",
             )
         )
     return views

@@ -118,6 +118,10 @@ def token_chars(codec: Any) -> Callable[[list[int]], str]:
 
     if getattr(codec, "task", None) == "sudoku":
         return lambda ids: codec.decode(torch.as_tensor(ids, dtype=torch.long))
+    if hasattr(codec, "token_label"):  # the step codec labels its own ids (references as ①, ❶)
+        labels = {token: codec.token_label(token) for token in range(codec.vocab_size)}
+        labels[int(codec.mask_id)], labels[int(codec.pad_id)] = MASK, PAD
+        return lambda ids: "".join(labels.get(int(i), "?") for i in ids)
     table = {}
     prompt = [codec.pad_id] * getattr(codec, "prompt_len", 0)
     for token in range(codec.vocab_size):
@@ -153,7 +157,8 @@ def run_model(loaded: Any, instance: Any, settings: SolveSettings, limits: Limit
     positions = None if codec.task == "sudoku" else [i for i, f in enumerate(frozen) if not f]
     chars = token_chars(codec)
     loops = Limits.loops_for(settings, loaded) if not settings.adaptive else None
-    views = views_from_trace(outcome.frames or [], chars, positions, loops=loops)
+    decode = (lambda ids: codec.decode(ids)) if getattr(codec, "format", None) == "steps" else None
+    views = views_from_trace(outcome.frames or [], chars, positions, loops=loops, decode=decode)
     return ModelOutcome(views, str(outcome.answer), int(outcome.nfe), seconds, outcome.mode, int(outcome.backtracks))
 
 

@@ -141,4 +141,4 @@ def test_search_stays_within_the_apps_limits_and_countdown_says_why_not():
     (update,) = sudoku_tab.solve_model(shelf, FOUR, SolveSettings(decoding="search", retries=1), "fast")
     assert "already backtracks" in update[2]
     (update,) = countdown_tab.solve_model(countdown_shelf(True), "44,15,79", "50", "ml", SolveSettings(decoding="constrained"))
-    assert "Countdown has none yet" in update[2] and update[4] is None
+    assert "reads characters and has none" in update[2] and update[4] is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 
 import pytest
@@ -196,12 +198,16 @@ def test_solve_instances_uses_the_bundled_model_for_each_size(monkeypatch):
                            samples=1, temperature=0.0, retry_temperature=0.0, seed=0, batch_size=2, device="cpu")
     answers = solve_instances("sudoku", puzzles, args)
     assert requested == [("sudoku9", "cpu")]
-    cell = oracle(pairs).wrong_cell  # the oracle errs where that cell is blank: no answer there
-    assert answers == [None if p[cell] == "." else s for p, s in pairs]
+    cell = oracle(pairs).wrong_cell  # the oracle errs where that cell is blank: a wrong answer there
+    assert [a.valid for a in answers] == [p[cell] != "." for p, _ in pairs]
+    assert all(a.answer == s for a, (p, s) in zip(answers, pairs) if p[cell] != ".")
+    assert all(a.answer is not None and a.answer != s for a, (p, s) in zip(answers, pairs) if p[cell] == ".")
     args.retries = 1
-    assert solve_instances("sudoku", puzzles, args) == [s for _, s in pairs]
-    with pytest.raises(InferenceError, match="no bundled model for 4x4 Sudoku .*bundled: sudoku9"):
-        solve_instances("sudoku", [parse_sudoku(".3....2.4....1..")], args)
+    assert [a.answer for a in solve_instances("sudoku", puzzles, args)] == [s for _, s in pairs]
+    # a size with no bundled model is that line's error; the other lines are still solved
+    mixed = solve_instances("sudoku", [parse_sudoku(".3....2.4....1.."), puzzles[0]], args)
+    assert mixed[0].answer is None and re.search("no bundled model for 4x4 Sudoku .*bundled: sudoku9", mixed[0].error)
+    assert mixed[1].valid and mixed[1].answer == pairs[0][1]
 
 
 def test_retries_and_extra_samples_draw_at_the_retry_temperature(monkeypatch):
