@@ -133,6 +133,12 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
 
+def _say_refused(refused: list[tuple[int, str]]) -> None:
+    index, why = refused[0]
+    print(f"note: the model cannot take {len(refused)} of the puzzles; they count as unsolved "
+          f"(first: puzzle {index + 1}: {why})", file=sys.stderr)
+
+
 def _is_input_error(err: Exception) -> bool:
     """Errors about what the user gave (flags, files, checkpoints), not bugs."""
     return isinstance(err, (ValueError, OSError, KeyError)) or type(err).__name__.endswith(("CheckpointError", "CodecError"))
@@ -188,6 +194,7 @@ def _run(args: argparse.Namespace) -> int:
             loaded, data, settings, batch_size=args.batch_size, temperature=args.temperature,
             retry_temperature=args.retry_temperature, seed=args.seed, adaptive_threshold=args.adaptive_threshold,
             adaptive_on=args.adaptive_on, search_nodes=args.search_nodes, untrained_loops=args.untrained_loops, progress=bar.update if bar is not None else None,
+            on_refused=_say_refused,
         )
     finally:
         if bar is not None:

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from .guided import DECODINGS, Outcome, decoding_options
-from .inference import check_compatible, solve_batches
+from .inference import admit, solve_batches
 from .sampler import SampleOptions
 
 
@@ -341,16 +341,22 @@ def evaluate(
     untrained_loops: bool = False,
     progress: Callable[[int], None] | None = None,
     on_row: Callable[[EvalRow], None] | None = None,
+    on_refused: Callable[[list[tuple[int, str]]], None] | None = None,
 ) -> list[EvalRow]:
     """Solve `data` under each setting; rows in the order of `settings`. `progress(n)` is
-    called as puzzles finish (n at a time); `on_row(row)` as each row is ready."""
+    called as puzzles finish (n at a time); `on_row(row)` as each row is ready. An instance
+    the model cannot take (another size, over its codec's limits) is counted as unsolved,
+    never dropped from the denominator; `on_refused([(index, reason), ...])` hears of them
+    first. When the model can take none of them, EvalError."""
     if not data.inputs:
         raise EvalError("no puzzles to evaluate")
-    for item in data.inputs:
-        try:
-            check_compatible(loaded, data.task, item)
-        except ValueError as err:
-            raise EvalError(str(err)) from None
+    refused = [(i, why) for i, item in enumerate(data.inputs) if (why := admit(loaded, data.task, item)) is not None]
+    if len(refused) == len(data.inputs):
+        raise EvalError(f"the model can take none of the {len(data.inputs)} puzzles (first: {refused[0][1]})")
+    if refused and on_refused is not None:
+        on_refused(refused)
+    skip = {i for i, _ in refused}
+    taken = [item for i, item in enumerate(data.inputs) if i not in skip]
     rows: dict[Setting, EvalRow] = {}
     given = {
         "retry_temperature": retry_temperature, "adaptive_threshold": adaptive_threshold, "adaptive_on": adaptive_on,
@@ -370,16 +376,19 @@ def evaluate(
         )
         timings: list[tuple[int, int, float]] = []
         outcomes = solve_batches(
-            loaded, data.inputs, options, run.retries, run.samples, batch_size, on_batch=progress, timings=timings
+            loaded, taken, options, run.retries, run.samples, batch_size, on_batch=progress, timings=timings
         )
+        if skip and progress is not None:
+            progress(len(skip))  # the refused ones are done too
         for budget in budgets:
             setting = Setting(run.steps, run.loops, run.policy, budget, run.samples, run.adaptive, run.decoding, run.search_nfe)
             if run.samples == 1:
-                results = [_within(o, budget) for o in outcomes]
+                solved = iter([_within(o, budget) for o in outcomes])
                 seconds = sum(t for s, r, t in timings if r <= budget)
             else:
-                results = [(o.valid, o.nfe, o.layer_evals, o.attempts[-1].loops, o.attempts[-1].steps, o.nodes) for o in outcomes]
+                solved = iter([(o.valid, o.nfe, o.layer_evals, o.attempts[-1].loops, o.attempts[-1].steps, o.nodes) for o in outcomes])
                 seconds = sum(t for _, _, t in timings)
+            results = [REFUSED if i in skip else next(solved) for i in range(len(data.inputs))]
             rows[setting] = _row(setting, data, results, seconds)
             if on_row is not None:
                 on_row(rows[setting])
@@ -398,6 +407,9 @@ def _runs(settings: Sequence[Setting]) -> list[tuple[Setting, list[int]]]:
         (Setting(k.steps, k.loops, k.policy, max(budgets), k.samples, k.adaptive, k.decoding, k.search_nfe), budgets)
         for k, budgets in runs.items()
     ]
+
+
+REFUSED = (False, 0, 0, 0, 0, 0)  # an instance the model cannot take: unsolved, no compute
 
 
 def _within(outcome: Outcome, retries: int) -> tuple[bool, int, int, int, int, int]:

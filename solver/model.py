@@ -17,8 +17,9 @@ a looped core and a coda. Blocks are pre-norm, attention is bidirectional
 (`scaled_dot_product_attention` without a causal mask).
 
 Grid tasks sum a row, a column and a box embedding per cell ("factored positions"): this
-is what lets a small model learn Sudoku in minutes on a CPU. Text tasks use learned 1D
-positions.
+is what lets a small model learn Sudoku in minutes on a CPU. The Countdown step codec factors
+its positions the same way (segment, field, digit place: `positions: steps`); the character
+codec uses learned 1D positions.
 """
 
 from __future__ import annotations

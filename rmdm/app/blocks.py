@@ -86,7 +86,33 @@ def _loop_slider_max(shelf: ModelShelf, task: str, limits: Limits) -> int:
     return max(caps, default=limits.max_loops)
 
 
-def _model_controls(max_steps: int, limits: Limits, max_loops: int | None = None) -> list[gr.components.Component]:
+DECODING_INFO = {
+    "sudoku": "constrained: a digit already in the row, column or box is never placed; search: also undo and try the next "
+              "digit at a dead end",
+    "countdown": "constrained (the calculator): operands only from the numbers still available, results computed exactly, "
+                 "the last step reaches the target; search: also undo a choice at a dead end and try the next. "
+                 "Models that read characters: plain only",
+}
+
+
+def _default_decoding(shelf: ModelShelf, task: str) -> str:
+    """Countdown decodes with its calculator by default where every bundled model has one; else plain."""
+    from solver.constraints import ConstraintError, constraint_for
+
+    if task != "countdown":
+        return "plain"
+    models = [shelf.get(task, size) for size in shelf.sizes(task)]
+    try:
+        for loaded in models:
+            if loaded is not None:
+                constraint_for(loaded.codec)
+    except ConstraintError:
+        return "plain"
+    return "constrained" if any(m is not None for m in models) else "plain"
+
+
+def _model_controls(max_steps: int, limits: Limits, max_loops: int | None = None, task: str = "sudoku",
+                    decoding_default: str = "plain") -> list[gr.components.Component]:
     with gr.Accordion("Model settings", open=False):
         with gr.Row():
             steps = gr.Slider(0, max_steps, value=0, step=1, label="Denoising steps", info="0 = one position per step")
@@ -99,9 +125,8 @@ def _model_controls(max_steps: int, limits: Limits, max_loops: int | None = None
             adaptive = gr.Checkbox(False, label="Adaptive loops", info="stop a step's loops once the predictions stop changing (at most the loops set, else as trained)")
             seed = gr.Number(0, precision=0, label="Seed", minimum=0, maximum=2**31 - 1)
         decoding = gr.Radio(
-            list(DECODINGS), value="plain", label="Decoding",
-            info="constrained: a digit already in the row, column or box is never placed; search: also undo and try the next "
-                 f"digit at a dead end (at most {limits.max_passes} network passes). Sudoku only",
+            list(DECODINGS), value=decoding_default, label="Decoding", elem_id=f"{task}-decoding",
+            info=f"{DECODING_INFO[task]} (at most {limits.max_passes} network passes)",
         )
     return [steps, loops, adaptive, policy, retries, seed, decoding]
 
@@ -112,7 +137,8 @@ def _solve_controls(task: str, exact_label: str, max_steps: int, shelf: ModelShe
         solve = gr.Button("Solve with the model", variant="primary", elem_id=f"{task}-solve")
         exact = gr.Button(exact_label, elem_id=f"{task}-exact")
     speed = gr.Radio(list(SPEEDS), value="normal", label="Animation speed", elem_id=f"{task}-speed")
-    return solve, exact, speed, _model_controls(max_steps, limits, _loop_slider_max(shelf, task, limits))
+    controls = _model_controls(max_steps, limits, _loop_slider_max(shelf, task, limits), task, _default_decoding(shelf, task))
+    return solve, exact, speed, controls
 
 
 def _settings(steps, loops, adaptive, policy, retries, seed, decoding="plain") -> SolveSettings:

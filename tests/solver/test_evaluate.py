@@ -137,8 +137,35 @@ def test_a_model_for_another_size_is_refused(tmp_path):
 
     data = load_eval_data(write_sudoku_dir(tmp_path))
     loaded = SimpleNamespace(model=oracle(known_9x9()), codec=SudokuCodec(SudokuShape(2, 2)), name="four")
-    with pytest.raises(EvalError, match="4x4 Sudoku, not 9x9"):
+    with pytest.raises(EvalError, match="can take none of the .*4x4 Sudoku, not 9x9"):
         evaluate(loaded, data, sweep())
+
+
+def test_instances_the_model_cannot_take_count_as_unsolved_and_are_named():
+    """One instance over the codec's limits is that instance's failure, never the run's."""
+    import torch
+
+    from solver.countdown_steps import CountdownStepCodec
+    from solver.evaluate import _countdown_data
+
+    from puzzles.countdown import CountdownInstance
+
+    codec = CountdownStepCodec(3)
+
+    from solver.model import Denoiser, DenoiserConfig
+
+    torch.manual_seed(0)  # an untrained network: the search with the calculator still solves what is solvable
+    net = Denoiser(DenoiserConfig(vocab_size=codec.vocab_size, seq_len=codec.seq_len, positions="steps", n_numbers=3,
+                                  number_digits=codec.number_digits, value_digits=codec.value_digits, d_model=16,
+                                  n_heads=2, core_layers=1, loops=1)).eval()
+
+    instances = [CountdownInstance((62, 69, 31), 100), CountdownInstance((2, 3, 500), 506), CountdownInstance((4, 5, 6), 26)]
+    data = _countdown_data(instances, None, "mixed", None)
+    heard = []
+    loaded = SimpleNamespace(model=net, codec=codec, name="steps3")
+    (row,) = evaluate(loaded, data, sweep([1], [None], decodings=["search"]), on_refused=heard.append)
+    assert heard == [[(1, "this model takes numbers up to 100; 500 is over")]]
+    assert (row.solved, row.puzzles) == (2, 3)
 
 
 # ----------------------------------------------------------------------------- the command line
