@@ -17,12 +17,19 @@ from `add_arguments` without paying for either.
 from __future__ import annotations
 
 import argparse
+import errno
+import os
+import socket
+import sys
+
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 7860
+EXIT_CANNOT_SERVE = 1  # the address cannot be served (port taken, not allowed, unknown host)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The app's flags, the same for `python app.py` and `rmdm app`."""
     parser.add_argument("--host", default=None, help="address to bind (default $GRADIO_SERVER_NAME, else 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=None, help="port (default $GRADIO_SERVER_PORT, else 7860)")
+    parser.add_argument("--port", type=_port, default=None, help="port (default $GRADIO_SERVER_PORT, else 7860)")
     parser.add_argument(
         "--checkpoint", action="append", default=[], metavar="DIR",
         help="also offer the model in this checkpoint directory (repeatable)",
@@ -31,3 +38,77 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-passes", type=int, default=None, metavar="N",
         help="cap on steps x loops x attempts for one request (default: the app's, 4000)",
     )
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port lies in 1..65535, got {port}")
+    return port
+
+
+class AddressProblem(Exception):
+    """The server cannot listen where asked; the message is one line for the user."""
+
+
+def server_address(host: str | None = None, port: int | None = None) -> tuple[str, int]:
+    """The flags, else GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, else 127.0.0.1:7860 (local only)."""
+    host = host or os.environ.get("GRADIO_SERVER_NAME") or DEFAULT_HOST
+    if port is None:
+        text = os.environ.get("GRADIO_SERVER_PORT") or str(DEFAULT_PORT)
+        try:
+            port = _port(text)
+        except argparse.ArgumentTypeError as err:
+            raise AddressProblem(f"GRADIO_SERVER_PORT: {err}") from None
+    return host, port
+
+
+def _how_to_move(port: int) -> str:
+    other = port + 1 if port < 65535 else 8080
+    return f"pick another port with --port {other} (or GRADIO_SERVER_PORT={other})"
+
+
+def check_address(host: str, port: int) -> None:
+    """AddressProblem unless a server could listen on host:port now: bind a socket there
+    (SO_REUSEADDR, as the server itself does, so a port in TIME_WAIT still counts as free)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as err:
+        raise AddressProblem(f"cannot serve on {host}:{port}: unknown host ({err.strerror})") from None
+    family, kind, proto, _, address = infos[0]
+    try:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as err:
+        if err.errno == errno.EADDRINUSE:
+            raise AddressProblem(
+                f"port {port} on {host} is taken (is the app already running?): {_how_to_move(port)}"
+            ) from None
+        raise AddressProblem(f"cannot serve on {host}:{port}: {err.strerror or err}; {_how_to_move(port)}") from None
+
+
+def cannot_serve(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_CANNOT_SERVE
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python app.py`: parse the flags and check the address before gradio or torch is
+    imported (seconds), so a taken port is one line at once, not a traceback later."""
+    parser = argparse.ArgumentParser(
+        description="The R-MDM puzzle app (Gradio, local only by default).",
+        epilog=f"exit status {EXIT_CANNOT_SERVE}: the address cannot be served (port taken, host unknown).",
+    )
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        check_address(*server_address(args.host, args.port))
+    except AddressProblem as err:
+        return cannot_serve(str(err))
+    from .blocks import run
+
+    return run(args)

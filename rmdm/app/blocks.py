@@ -19,7 +19,9 @@ os.environ.setdefault("NO_PROXY", "localhost,127.0.0.1,::1")
 
 import gradio as gr  # noqa: E402
 
-from . import add_arguments, countdown_tab, render, sudoku_tab  # noqa: E402
+from . import (  # noqa: E402
+    AddressProblem, cannot_serve, check_address, countdown_tab, render, server_address, sudoku_tab,
+)
 from .examples import countdown_examples, sudoku_examples  # noqa: E402
 from .models import ModelShelf, about_text  # noqa: E402
 from .playback import DECODINGS, POLICIES, SPEEDS, Limits, SolveSettings, replay  # noqa: E402
@@ -285,13 +287,6 @@ def build_demo(shelf: ModelShelf | None = None, limits: Limits = Limits()) -> gr
     return demo
 
 
-def server_address(host: str | None = None, port: int | None = None) -> tuple[str, int]:
-    """The flags, else GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, else 127.0.0.1:7860 (local only)."""
-    host = host or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
-    port = port or int(os.environ.get("GRADIO_SERVER_PORT") or 7860)
-    return host, port
-
-
 def launch(demo: gr.Blocks, host: str | None = None, port: int | None = None, **kwargs):
     """Queue with bounded concurrency, then launch locally (host/port default to the
     GRADIO_SERVER_NAME / GRADIO_SERVER_PORT variables, then 127.0.0.1:7860)."""
@@ -314,18 +309,34 @@ def warm_up(shelf: ModelShelf) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Check the address first (a taken port is one line and exit 1 before any model loads),
+    then build and launch; an OSError from the launch itself (the port taken meanwhile) is
+    the same one line."""
+    try:
+        host, port = server_address(args.host, args.port)
+        check_address(host, port)
+    except AddressProblem as err:
+        return cannot_serve(str(err))
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # gradio's own start-up checks
     shelf = ModelShelf(extra=args.checkpoint)
     threading.Thread(target=warm_up, args=(shelf,), daemon=True).start()
-    launch(build_demo(shelf, Limits() if args.max_passes is None else Limits(max_passes=args.max_passes)), args.host, args.port)
+    demo = build_demo(shelf, Limits() if args.max_passes is None else Limits(max_passes=args.max_passes))
+    try:
+        launch(demo, host, port)
+    except OSError as err:
+        try:
+            check_address(host, port)
+        except AddressProblem as taken:
+            return cannot_serve(str(taken))
+        return cannot_serve(f"cannot serve on {host}:{port}: {' '.join(str(err).split())}")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="The R-MDM puzzle app (Gradio, local only by default).")
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    from . import main as package_main
+
+    return package_main(argv)
 
 
 if __name__ == "__main__":
