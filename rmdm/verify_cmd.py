@@ -56,6 +56,7 @@ def _emit(args: argparse.Namespace, payload: dict[str, Any], lines: list[str]) -
 
 def _verify_sudoku(args: argparse.Namespace) -> int:
     from puzzles.sudoku import as_sudoku, verify_sudoku
+    from puzzles.sudoku.verify import plural
 
     try:
         puzzle = as_sudoku(args.puzzle)
@@ -71,7 +72,7 @@ def _verify_sudoku(args: argparse.Namespace) -> int:
          "message": v.describe()}
         for v in verdict.violations
     ]
-    lines = ["valid"] if verdict.valid else [f"invalid: {len(violations)} violation(s)"]
+    lines = ["valid"] if verdict.valid else [f"invalid: {plural(len(violations), 'violation')}"]
     lines += [f"  {v['message']}" for v in violations]
     _emit(args, {"valid": verdict.valid, "malformed": False, "violations": violations}, lines)
     return EXIT_VALID if verdict.valid else EXIT_INVALID

@@ -23,8 +23,13 @@ _VALUES = {ch: i + 1 for i, ch in enumerate(DIGIT_CHARS)} | {
     ch.lower(): i + 1 for i, ch in enumerate(DIGIT_CHARS) if ch.isalpha()
 }
 
-# A cell read from text: (value, line, column), 1-based positions.
-_Cell = tuple[int, int, int]
+# A cell read from text: (value, line, column, the character as typed), 1-based positions.
+_Cell = tuple[int, int, int, str]
+
+
+def digit_range(n: int) -> str:
+    """The digits of an n x n grid in words: "1-9", "1-9 and A-C" (12x12), "1-4"."""
+    return f"1-{n}" if n <= 9 else f"1-9 and A-{DIGIT_CHARS[n - 1]}"
 
 
 def _strip_comment(line: str) -> str:
@@ -42,9 +47,9 @@ def _read_cells(line: str, line_no: int) -> list[_Cell]:
         if ch in _SEPARATORS:
             continue
         if ch in _BLANKS:
-            cells.append((0, line_no, col))
+            cells.append((0, line_no, col, ch))
         elif ch in _VALUES:
-            cells.append((_VALUES[ch], line_no, col))
+            cells.append((_VALUES[ch], line_no, col, ch))
         else:
             raise ParseError(f"unexpected character {ch!r} in a Sudoku", line=line_no, column=col)
     return cells
@@ -66,14 +71,14 @@ def _shape_for(count: int, shape: SudokuShape | None, what: str, line: int) -> S
 
 def _cells_to_sudoku(cells: list[_Cell], shape: SudokuShape, check_conflicts: bool) -> Sudoku:
     n = shape.n
-    for value, line, col in cells:
+    for value, line, col, typed in cells:
         if value > n:
             raise ParseError(
-                f"digit {DIGIT_CHARS[value - 1]!r} ({value}) is out of range for {shape}",
+                f"{typed!r} is not a digit of a {shape} Sudoku, which uses {digit_range(n)}",
                 line=line,
                 column=col,
             )
-    grid = np.array([value for value, _, _ in cells], dtype=np.int8).reshape(n, n)
+    grid = np.array([value for value, _, _, _ in cells], dtype=np.int8).reshape(n, n)
     if check_conflicts:
         _check_conflicts(grid, shape, cells)
     return Sudoku(shape, grid)
@@ -90,9 +95,9 @@ def _check_conflicts(grid: np.ndarray, shape: SudokuShape, cells: list[_Cell]) -
             other = seen.setdefault((kind, index, value), cell)
             if other != cell:
                 orow, ocol = divmod(other, n)
-                _, line, col = cells[cell]
+                _, line, col, typed = cells[cell]
                 raise ParseError(
-                    f"clue {DIGIT_CHARS[value - 1]} at r{r + 1}c{c + 1} conflicts with the same "
+                    f"clue {typed} at r{r + 1}c{c + 1} conflicts with the same "
                     f"clue at r{orow + 1}c{ocol + 1} ({kind} {index + 1})",
                     line=line,
                     column=col,

@@ -29,13 +29,31 @@ class Violation:
     cells: tuple[tuple[int, int], ...]
 
     def describe(self) -> str:
+        """In words, everything 1-based: "column 4: two 6s (r2c4, r4c4)", "given 5 at r1c2
+        was changed", "r3c3 is blank" (the one phrasing of `rmdm verify` and the app)."""
         where = ", ".join(f"r{r + 1}c{c + 1}" for r, c in self.cells)
         digit = DIGIT_CHARS[self.digit - 1] if self.digit else "."
         if self.kind == "given":
             return f"given {digit} at {where} was changed"
         if self.kind == "blank":
             return f"{where} is blank"
-        return f"{self.kind} {self.index + 1} has {digit} {len(self.cells)} times ({where})"
+        return f"{self.kind} {self.index + 1}: {count_word(len(self.cells))} {digit}s ({where})"
+
+
+_NUMBER_WORDS = (
+    "no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
+)
+
+
+def count_word(count: int) -> str:
+    """2 -> "two" (a unit holds at most 16 cells); larger counts as digits."""
+    return _NUMBER_WORDS[count] if 0 <= count < len(_NUMBER_WORDS) else str(count)
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """"1 violation", "3 violations", "1 guess", "2 guesses"."""
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
 
 
 @dataclass(frozen=True)
@@ -49,7 +67,7 @@ class SudokuVerdict:
             return "valid: every row, column and box holds each digit once, givens kept"
         shown = "; ".join(v.describe() for v in self.violations[:5])
         more = len(self.violations) - 5
-        return f"{len(self.violations)} violation(s): {shown}" + (f"; and {more} more" if more > 0 else "")
+        return f"{plural(len(self.violations), 'violation')}: {shown}" + (f"; and {more} more" if more > 0 else "")
 
     def cells(self) -> set[tuple[int, int]]:
         """Every cell named by some violation (for highlighting)."""

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 
 from puzzles.errors import PuzzleError
-from puzzles.sudoku import DIGIT_CHARS
 
 from . import render
 from .frames import MASK, Run, View, reveal_views
@@ -125,12 +124,20 @@ def judge(puzzle: Any, answer: str) -> tuple[bool, list[str], frozenset[int]]:
 
 
 def _say(violation: Any) -> str:
-    """A violation in words: "row 2: two 5s (r2c1, r2c7)"."""
-    if violation.kind not in ("row", "column", "box"):
-        return violation.describe()
-    where = ", ".join(f"r{r + 1}c{c + 1}" for r, c in violation.cells)
-    times = {2: "two", 3: "three", 4: "four"}.get(len(violation.cells), str(len(violation.cells)))
-    return f"{violation.kind} {violation.index + 1}: {times} {DIGIT_CHARS[violation.digit - 1]}s ({where})"
+    """A violation in words: "row 2: two 5s (r2c1, r2c7)", as `rmdm verify` says it."""
+    return violation.describe()
+
+
+def how_solved(result: Any) -> str:
+    """What the exact solver needed, truthfully: its search applies singles and locked
+    candidates before branching, so a puzzle singles cannot finish may still need no guess."""
+    from puzzles.sudoku.verify import plural
+
+    if result.singles_only:
+        return "by singles alone, no guessing"
+    if result.guesses == 0:
+        return "by singles and locked candidates, no guessing"
+    return f"by search: {plural(result.guesses, 'guess', 'guesses')} at branch points"
 
 
 def _count(n: int, noun: str) -> str:
@@ -174,8 +181,7 @@ def solve_exact(text: str | None) -> Update:
     run.marks[last] = cells
     if valid:
         run.solved.add(last)
-    how = "by logic alone, no guessing" if result.singles_only else f"with {result.guesses} guess(es)"
-    title = f"Solved by the exact solver ({how}, {ms:.0f} ms)." if valid else "The exact solver's answer is wrong!"
+    title = f"Solved by the exact solver ({how_solved(result)}, {ms:.0f} ms)." if valid else "The exact solver's answer is wrong!"
     run.verdict_html = render.verdict_box("ok" if valid else "bad", title, problems, state="solved" if valid else "invalid")
     board, caption = show(run, last)
     return board, caption, run.verdict_html, last, run

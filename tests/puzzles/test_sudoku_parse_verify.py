@@ -98,7 +98,10 @@ def test_shape_given_overrides_inference():
         (WIKI[:-1], 1, None, "80 cells"),
         (WIKI[:10] + "x" + WIKI[11:], 1, 11, "unexpected character 'x'"),
         ("5" + WIKI[1:], 1, 1, None),  # fine: replaces 5 by 5
-        ("\n\n" + WIKI[:5] + "A" + WIKI[6:], 3, 6, "out of range"),
+        ("\n\n" + WIKI[:5] + "A" + WIKI[6:], 3, 6, "'A' is not a digit of a 9x9 (3x3 boxes) Sudoku, which uses 1-9"),
+        (WIKI[:5] + "a" + WIKI[6:], 1, 6, "'a' is not a digit of a 9x9"),  # as typed: not 'A', not "(10)"
+        ("5" + "." * 15, 1, 1, "'5' is not a digit of a 4x4 (2x2 boxes) Sudoku, which uses 1-4"),
+        ("." * 143 + "d", 1, 144, "'d' is not a digit of a 12x12 (3x4 boxes) Sudoku, which uses 1-9 and A-C"),
         ("55" + WIKI[2:], 1, 2, "conflicts"),
         ("# nothing here\n", 1, None, "no Sudoku"),
         ("\n".join([WIKI[i : i + 9] for i in range(0, 81, 9)][:8] + ["123"]), 9, None, "3 cells"),
@@ -176,7 +179,11 @@ def test_verify_names_each_kind_of_violation():
     assert by_kind["row"].cells == ((4, 4), (4, 5))
     assert by_kind["box"].index == 4
     assert (4, 4) in verdict.cells()
-    assert "row 5 has" in verdict.message
+    digit = int(row_dup[4, 5])
+    # the one phrasing of `rmdm verify` and the app, 1-based like the cells
+    assert by_kind["row"].describe() == f"row 5: two {digit}s (r5c5, r5c6)"
+    assert by_kind["box"].describe().startswith(f"box 5: two {digit}s (")
+    assert verdict.message.startswith("3 violations: ") and f"row 5: two {digit}s" in verdict.message
 
 
 def test_verify_reads_wrong_answers_from_text():
