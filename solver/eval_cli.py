@@ -6,8 +6,10 @@
 Prints a table (solve rate with its 95% Wilson interval, mean NFE and layer evaluations,
 loops per step, puzzles/s; then the solve rate per difficulty), writes results.json and
 results.csv to --out (atomically), and with --plot the solve rate against NFE, steps and
-loops as PNGs. Bad input is one line on stderr and exit status 2. torch is imported only
-when the command runs.
+loops as PNGs. A bad numeric flag is refused while the command line is parsed (argparse's
+error, exit status 2); other bad input (data, checkpoint, device) is one line on stderr and
+exit status 2. A set of fewer than 30 puzzles gets a warning on stderr: its 95% intervals
+are too wide to tell settings apart. torch is imported only when the command runs.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from .argtypes import int_list, non_negative_float, positive_int
 
 POLICIES = ("random", "top_prob", "top_margin", "entropy")
 
@@ -37,58 +41,37 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", required=True, metavar="NAME|DIR", help="a bundled checkpoint name or a directory")
     p.add_argument("--data", required=True, metavar="DIR|FILE", help="data_gen directory or raw puzzle file")
     p.add_argument("--split", default="test", help="split of a data_gen directory (default: test)")
-    p.add_argument("--steps", default="all", metavar="LIST", help="denoising steps, e.g. 1,2,4,8,16; 'all' = one position per step (default)")
-    p.add_argument("--loops", default="trained", metavar="LIST", help="loops per step, e.g. 1,2,4,8; 'trained' = as trained (default); with --adaptive, the cap")
+    p.add_argument("--steps", type=int_list(minimum=1, default_word="all"), default="all", metavar="LIST", help="denoising steps, e.g. 1,2,4,8,16; 'all' = one position per step (default)")
+    p.add_argument("--loops", type=int_list(minimum=1, default_word="trained"), default="trained", metavar="LIST", help="loops per step, e.g. 1,2,4,8; 'trained' = as trained (default); with --adaptive, the cap")
     p.add_argument("--policy", default="top_prob", metavar="LIST", help=f"unmasking policies: {', '.join(POLICIES)} (default: top_prob)")
-    p.add_argument("--retries", default="0", metavar="LIST", help="verifier-guided retries, e.g. 0,1,4 (default: 0)")
-    p.add_argument("--samples", type=int, default=1, metavar="N", help="best-of-N samples per puzzle (default: 1)")
+    p.add_argument("--retries", type=int_list(minimum=0), default="0", metavar="LIST", help="verifier-guided retries, e.g. 0,1,4 (default: 0)")
+    p.add_argument("--samples", type=positive_int, default=1, metavar="N", help="best-of-N samples per puzzle (default: 1)")
     p.add_argument("--decoding", default="plain", metavar="LIST",
                    help="decoding modes: plain, constrained (illegal tokens masked), search (backtracking, budget --search-nfe), "
                         "search-mrv / search-uniform (the search without the network, for node counts) (default: plain); "
                         "a search makes --steps network passes along its path: --steps 1 orders it by one pass")
-    p.add_argument("--search-nfe", default="none", metavar="LIST",
+    p.add_argument("--search-nfe", type=int_list(minimum=1, default_word="none"), default="none", metavar="LIST",
                    help="NFE budgets per puzzle for --decoding search, e.g. 340,510,1000; 'none' = unbounded (default)")
-    p.add_argument("--search-nodes", type=int, default=None, metavar="N", help="cap on the commits a search makes per puzzle (default: none)")
+    p.add_argument("--search-nodes", type=positive_int, default=None, metavar="N", help="cap on the commits a search makes per puzzle (default: none)")
     p.add_argument("--adaptive", action="store_true", help="adaptive loops: stop a step's loops once the predictions stop changing (--adaptive-on); --loops is the cap")
     p.add_argument("--adaptive-on", choices=("hidden", "predictions"), default=None,
                    help="what must settle: the hidden state's relative change, or the share of masked positions whose "
                         "prediction changed between loops (default: the sampler's)")
-    p.add_argument("--adaptive-threshold", type=float, default=None, metavar="X", help="relative change that counts as settled (default: the sampler's)")
+    p.add_argument("--adaptive-threshold", type=non_negative_float, default=None, metavar="X", help="relative change that counts as settled (default: the sampler's)")
     p.add_argument("--untrained-loops", action="store_true",
                    help="allow --loops past the trained count on a model with a loop embedding (to measure extrapolation)")
-    p.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default: 0, argmax)")
-    p.add_argument("--retry-temperature", type=float, default=1.0, metavar="T",
+    p.add_argument("--temperature", type=non_negative_float, default=0.0, help="sampling temperature (default: 0, argmax)")
+    p.add_argument("--retry-temperature", type=non_negative_float, default=1.0, metavar="T",
                    help="temperature of retries and extra samples when --temperature is 0 (default 1.0)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--limit", type=int, default=None, metavar="N", help="evaluate the first N puzzles only")
-    p.add_argument("--batch-size", type=int, default=64, metavar="N")
+    p.add_argument("--limit", type=positive_int, default=None, metavar="N", help="evaluate the first N puzzles only")
+    p.add_argument("--batch-size", type=positive_int, default=64, metavar="N", help="puzzles per batch (default: 64)")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: auto)")
     p.add_argument("--out", default=None, metavar="DIR", help="where results.json/.csv (and plots) go (default: runs/eval/<checkpoint>-<data>)")
     p.add_argument("--plot", action="store_true", help="also draw solve rate vs NFE, steps and loops (PNG)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
     return p
-
-
-def parse_list(text: str, flag: str, *, minimum: int, default_word: str | None = None) -> list[int | None]:
-    """'1,2,4' -> [1, 2, 4]; `default_word` (e.g. 'all') -> None. UsageError names the flag."""
-    values: list[int | None] = []
-    for part in str(text).split(","):
-        part = part.strip()
-        if default_word is not None and part.lower() == default_word:
-            values.append(None)
-            continue
-        try:
-            value = int(part)
-        except ValueError:
-            allowed = f" or '{default_word}'" if default_word else ""
-            raise UsageError(f"{flag}: {part!r} is not a whole number{allowed} (got {text!r})") from None
-        if value < minimum:
-            raise UsageError(f"{flag}: {value} is below the minimum {minimum}")
-        values.append(value)
-    if len(set(values)) != len(values):
-        raise UsageError(f"{flag}: repeated value in {text!r}")
-    return values
 
 
 def parse_policies(text: str) -> list[str]:
@@ -99,21 +82,8 @@ def parse_policies(text: str) -> list[str]:
     return policies
 
 
-def _check_numbers(args: argparse.Namespace) -> None:
-    if args.samples < 1:
-        raise UsageError(f"--samples must be at least 1, got {args.samples}")
-    if args.batch_size < 1:
-        raise UsageError(f"--batch-size must be at least 1, got {args.batch_size}")
-    if args.temperature < 0:
-        raise UsageError(f"--temperature cannot be negative, got {args.temperature}")
-    if args.retry_temperature < 0:
-        raise UsageError(f"--retry-temperature cannot be negative, got {args.retry_temperature}")
-    if args.adaptive_threshold is not None and args.adaptive_threshold < 0:
-        raise UsageError(f"--adaptive-threshold cannot be negative, got {args.adaptive_threshold}")
-    if args.search_nodes is not None and args.search_nodes < 1:
-        raise UsageError(f"--search-nodes must be at least 1, got {args.search_nodes}")
-    if args.limit is not None and args.limit < 1:
-        raise UsageError(f"--limit must be at least 1, got {args.limit}")
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def default_out(checkpoint: str, data: str, split: str | None) -> Path:
@@ -145,15 +115,13 @@ def _is_input_error(err: Exception) -> bool:
 
 
 def _run(args: argparse.Namespace) -> int:
-    steps = parse_list(args.steps, "--steps", minimum=1, default_word="all")
-    loops = parse_list(args.loops, "--loops", minimum=1, default_word="trained")
-    retries = [int(r) for r in parse_list(args.retries, "--retries", minimum=0)]
+    # the numeric flags were checked by argparse (solver.argtypes): the lists arrive parsed
+    steps, loops, budgets = args.steps, args.loops, args.search_nfe
+    retries = [int(r) for r in args.retries]
     policies = parse_policies(args.policy)
     decodings = [d.strip() for d in args.decoding.split(",") if d.strip()]
-    budgets = parse_list(args.search_nfe, "--search-nfe", minimum=1, default_word="none")
-    _check_numbers(args)
 
-    from .evaluate import DECODINGS, evaluate, load_eval_data, sweep, write_results
+    from .evaluate import DECODINGS, evaluate, load_eval_data, small_set_warning, sweep, write_results
 
     unknown = [d for d in decodings if d not in DECODINGS]
     if unknown or not decodings:
@@ -180,6 +148,9 @@ def _run(args: argparse.Namespace) -> int:
             "saw them); add --untrained-loops to measure it anyway"
         )
 
+    warning = small_set_warning(data, args.limit)  # once the run is sure to start: after any error
+    if warning:
+        print(f"rmdm eval: warning: {warning}", file=sys.stderr)
     settings = sweep(steps, loops, policies, retries, samples=args.samples, adaptive=args.adaptive,
                      decodings=decodings, search_budgets=budgets)
     runs = len({(s.steps, s.loops, s.policy, s.decoding, s.search_nfe, s.retries if s.samples > 1 else None) for s in settings})
@@ -187,7 +158,9 @@ def _run(args: argparse.Namespace) -> int:
     if not args.quiet:
         from tqdm import tqdm
 
-        bar = tqdm(total=runs * len(data.inputs), unit="puzzle", desc="rmdm eval", file=sys.stderr, dynamic_ncols=True)
+        # one unit = one puzzle solved under one run's setting (the retry counts of a sweep share a run)
+        bar = tqdm(total=runs * len(data.inputs), unit="solve", desc=f"rmdm eval: {_plural(len(data.inputs), 'puzzle')} × "
+                   f"{_plural(runs, 'run')}", file=sys.stderr, dynamic_ncols=True)
     started = time.perf_counter()
     try:
         rows = evaluate(

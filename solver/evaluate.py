@@ -47,6 +47,7 @@ class EvalData:
     grouping: str  # what the labels are: "level", "clues", "solutions" or "all"
     source: str
     split: str | None = None
+    splits: dict[str, int] | None = None  # a data_gen directory's splits and their sizes
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,38 @@ def wilson_interval(solved: int, total: int, z: float = 1.96) -> tuple[float, fl
     centre = (p + z * z / (2 * total)) / denom
     half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denom
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+# Fewer puzzles than this and a solve rate's 95% interval is wider than about 30 points:
+# `rmdm eval` warns that the table cannot tell settings apart.
+SMALL_SET = 30
+
+
+def widest_interval(total: int) -> float:
+    """The widest 95% Wilson interval any solve count on `total` puzzles can get (1.0 for none)."""
+    return max(high - low for low, high in (wilson_interval(k, total) for k in range(total + 1)))
+
+
+def small_set_warning(data: EvalData, limit: int | None = None) -> str | None:
+    """One line for stderr when `data` is too small to say anything (fewer than SMALL_SET
+    puzzles): how wide the intervals get and how to evaluate more; None otherwise."""
+    n = len(data.inputs)
+    if n >= SMALL_SET:
+        return None
+    where = f"the {data.split!r} split of {data.source}" if data.split else data.source
+    more = []
+    if limit is not None and n >= limit:
+        more.append(f"a larger --limit (now {limit})")
+    others = sorted((count, name) for name, count in (data.splits or {}).items() if name != data.split and count > n)
+    if others:
+        more.append("another split: " + ", ".join(f"--split {name} ({count} puzzles)" for count, name in reversed(others)))
+    if not more:
+        more.append("a larger data set (--data)")
+    return (
+        f"only {n} puzzle{'' if n == 1 else 's'} in {where}: each solve rate's 95% interval is up to "
+        f"{100 * widest_interval(n):.0f} points wide, too wide to tell settings apart; "
+        f"for at least {SMALL_SET}, use " + " or ".join(more)
+    )
 
 
 # ----------------------------------------------------------------------------- data
@@ -237,7 +270,9 @@ def load_eval_data(path: str | Path, split: str = "test", limit: int | None = No
         missing = [str(f) for f in files if not f.is_file()]
         if missing:
             raise EvalError(f"{path}: missing data file {missing[0]}")
-        return _records_data(_read_parquet(files, limit), str(path), split, manifest.get("task"))
+        data = _records_data(_read_parquet(files, limit), str(path), split, manifest.get("task"))
+        data.splits = {name: int(entry.get("count", 0)) for name, entry in splits.items() if isinstance(entry, dict)}
+        return data
     if not path.exists():
         raise EvalError(f"{path}: no such file or directory")
     suffix = path.suffix.lower()

@@ -179,22 +179,44 @@ def run_cli(capsys, *argv: str) -> tuple[int, str]:
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        (["--steps", "1,x"], "--steps: 'x' is not a whole number"),
-        (["--steps", "0"], "--steps: 0 is below the minimum 1"),
-        (["--loops", "2,2"], "--loops: repeated value"),
-        (["--retries", "-1"], "--retries: -1 is below the minimum 0"),
         (["--policy", "best"], "--policy: unknown policy 'best'"),
-        (["--samples", "0"], "--samples must be at least 1"),
-        (["--limit", "0"], "--limit must be at least 1"),
         (["--decoding", "plain,greedy"], "--decoding: unknown mode 'greedy'"),
-        (["--search-nfe", "0"], "--search-nfe: 0 is below the minimum 1"),
-        (["--search-nodes", "0"], "--search-nodes must be at least 1"),
     ],
 )
 def test_eval_bad_sweep_values_exit_2_with_one_line(tmp_path, capsys, flags, message):
     code, err = run_cli(capsys, "--checkpoint", "sudoku9", "--data", str(write_sudoku_dir(tmp_path)), *flags)
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("rmdm eval: error: ") and message in err
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--steps", "1,x"], "argument --steps: 'x' is not a whole number or 'all'"),
+        (["--steps", "0"], "argument --steps: 0 is below the minimum 1"),
+        (["--loops", "2,2"], "argument --loops: repeated value"),
+        (["--retries", "-1"], "argument --retries: -1 is below the minimum 0"),
+        (["--samples", "0"], "argument --samples: must be at least 1, got 0"),
+        (["--limit", "0"], "argument --limit: must be at least 1, got 0"),
+        (["--batch-size", "-3"], "argument --batch-size: must be at least 1, got -3"),
+        (["--batch-size", "x"], "argument --batch-size: 'x' is not a whole number"),
+        (["--search-nfe", "0"], "argument --search-nfe: 0 is below the minimum 1"),
+        (["--search-nodes", "0"], "argument --search-nodes: must be at least 1, got 0"),
+        (["--temperature", "-1"], "argument --temperature: cannot be negative, got -1"),
+        (["--retry-temperature", "nan"], "argument --retry-temperature: must be a finite number"),
+        (["--adaptive-threshold", "-0.5"], "argument --adaptive-threshold: cannot be negative"),
+    ],
+)
+def test_eval_bad_numbers_are_refused_while_parsing(tmp_path, capsys, monkeypatch, flags, message):
+    """argparse's usual error (usage, then one error line), exit 2, before data or a model is read."""
+    import solver.evaluate
+
+    monkeypatch.setattr(solver.evaluate, "load_eval_data", lambda *a, **k: pytest.fail("data read before the flags were checked"))
+    with pytest.raises(SystemExit) as info:
+        main(["eval", "--checkpoint", "sudoku9", "--data", str(tmp_path / "unread"), *flags])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and err.startswith("usage: rmdm eval")
+    assert err.splitlines()[-1] == f"rmdm eval: error: {message}" or f"rmdm eval: error: {message}" in err.splitlines()[-1]
 
 
 def test_eval_bad_data_path_exits_2(tmp_path, capsys):
