@@ -92,7 +92,7 @@ def check_address(host: str, port: int) -> None:
 
 
 def cannot_serve(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
+    print(f"rmdm app: error: {message}", file=sys.stderr)
     return EXIT_CANNOT_SERVE
 
 
@@ -104,11 +104,23 @@ def main(argv: list[str] | None = None) -> int:
         epilog=f"exit status {EXIT_CANNOT_SERVE}: the address cannot be served (port taken, host unknown).",
     )
     add_arguments(parser)
-    args = parser.parse_args(argv)
+    return start(parser.parse_args(argv))
+
+
+def address_problem(args: argparse.Namespace) -> str | None:
+    """Why the app cannot listen where `args` (--host, --port, else the environment) say, or None."""
     try:
         check_address(*server_address(args.host, args.port))
     except AddressProblem as err:
-        return cannot_serve(str(err))
+        return str(err)
+    return None
+
+
+def start(args: argparse.Namespace) -> int:
+    """Check the address (no gradio, no torch yet), then build and launch the app."""
+    problem = address_problem(args)
+    if problem:
+        return cannot_serve(problem)
     from .blocks import run
 
     return run(args)

@@ -100,7 +100,7 @@ def test_an_oserror_from_gradios_launch_is_one_line_too(monkeypatch, capsys):
     monkeypatch.setattr(blocks, "check_address", lambda host, port: None)  # free again: Gradio's own words
     assert blocks.run(args) == 1
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("error: cannot serve on 127.0.0.1:7999: Cannot find empty port")
+    assert err.count("\n") == 1 and err.startswith("rmdm app: error: cannot serve on 127.0.0.1:7999: Cannot find empty port")
 
 
 def test_a_free_port_passes_the_check():
