@@ -37,7 +37,7 @@ def test_app_py_on_a_taken_port_says_so_in_one_line_at_once(taken_port):
     assert seconds < 10  # no gradio import, no model load (in practice a fraction of a second)
 
 
-def test_the_check_runs_before_gradio_is_imported(taken_port, monkeypatch, capsys):
+def test_the_check_runs_before_gradio_is_imported(taken_port):
     code = ("import sys; from rmdm.app import main; code = main(['--port', sys.argv[1]]); "
             "print('gradio' in sys.modules, 'torch' in sys.modules); sys.exit(code)")
     done = subprocess.run([sys.executable, "-c", code, str(taken_port)], cwd=REPO, capture_output=True, text=True, timeout=60)
