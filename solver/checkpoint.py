@@ -36,8 +36,11 @@ SOLVE_RATES = "solve_rates.json"  # measured solve rates, as data beside the car
 SOLVE_RATES_HEADING = "## Measured solve rates"
 
 
-class CheckpointError(Exception):
-    """A checkpoint that cannot be found or loaded; the message names the file and the reason."""
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be found or loaded; the message names the file and the reason.
+
+    A ValueError, so every command that reports bad input in one line (`except ValueError`)
+    reports this one too, instead of a traceback."""
 
 
 @dataclass
