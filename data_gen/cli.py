@@ -76,10 +76,11 @@ def add_parser(subparsers) -> None:
     merge.add_argument("--quiet", "-q", action="store_true")
     merge.set_defaults(func=_merge)
 
-    stats = sub.add_parser("stats", help="print a dataset's statistics; --plot draws the histograms")
+    stats = sub.add_parser("stats", help="print a dataset's statistics and check its files (sha256); --plot draws the histograms")
     stats.add_argument("directory", type=Path, metavar="DIR")
     stats.add_argument("--plot", type=Path, default=None, metavar="FILE.png")
-    stats.add_argument("--verify", action="store_true", help="also check every file's sha256")
+    stats.add_argument("--verify", action="store_true",
+                       help="(kept for old scripts: every file is always checked against its sha256)")
     stats.set_defaults(func=_stats)
 
 
@@ -249,11 +250,12 @@ def _stats(args) -> int:
 
         manifest = load_manifest(args.directory)
         print(stats_table(manifest))
-        if args.verify:
-            problems = verify_files(args.directory, manifest)
-            if problems:
-                raise DataGenError(f"{problems[0]}; regenerate the dataset with --overwrite")
-            print("every file matches its sha256")
+        # the table is the manifest's; the files must still be there and whole for it to describe them
+        problems = verify_files(args.directory, manifest)
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise DataGenError(f"{problems[0]}{more}; regenerate the dataset with --overwrite")
+        print("every file matches its sha256")
         if args.plot:
             print(f"histograms written to {plot_histograms(manifest, args.plot)}")
         return 0

@@ -99,5 +99,10 @@ def test_stats_table_and_png(tmp_path, cli):
     (out / "train-00000.parquet").write_bytes(b"not parquet")
     code, _, err = cli("gen", "stats", str(out), "--verify")
     assert_one_line_error(code, err, "train-00000.parquet", "corrupt")
+    other = next(path for path in sorted(out.glob("*.parquet")) if path.name != "train-00000.parquet")
+    other.write_bytes(other.read_bytes()[:100])  # truncated, as by a full disk or a killed copy
+    code, table, err = cli("gen", "stats", str(out))  # without --verify too: the files are always checked
+    assert_one_line_error(code, err, "train-00000.parquet", "corrupt", "and 1 more")
+    assert "task        sudoku" in table.splitlines()  # the manifest's table still comes first
     code, _, err = cli("gen", "stats", str(tmp_path))
     assert_one_line_error(code, err, "no manifest.json")
