@@ -75,6 +75,8 @@ class TrainSection(_Strict):
     solve_steps: int | None = Field(None, ge=1, description="sampler steps for the solve rate (None: one token per step)")
     final_solve_puzzles: int = Field(512, ge=0, description="puzzles solved at the end for the card")
     log_every: int = Field(25, gt=0)
+    checkpoint_minutes: float = Field(5.0, gt=0, description="also save a checkpoint (for --resume) every N minutes of "
+                                      "training, besides every val_every steps: a killed run loses at most that")
     accelerator: str = "auto"
     devices: int | str = "auto"
     strategy: str = "auto"
@@ -129,7 +131,8 @@ def validation_message(err: ValidationError) -> str:
 # Fields a resumed run may change (--resume with --set): where and how fast it runs, never what
 # it learns, so the checkpoint it continues from stays the same model and optimiser.
 RESUME_OVERRIDES = ("train.threads", "train.num_workers", "train.accelerator", "train.devices", "train.strategy",
-                    "train.precision", "train.compile", "train.deterministic", "train.val_every", "train.log_every")
+                    "train.precision", "train.compile", "train.deterministic", "train.val_every", "train.log_every",
+                    "train.checkpoint_minutes")
 
 
 def check_resume_overrides(overrides: list[str]) -> None:

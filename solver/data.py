@@ -7,6 +7,7 @@ symmetry per puzzle (solver.augment), so every epoch sees new grids.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -64,31 +65,56 @@ def codec_for_manifest(manifest: dict[str, Any], codec_format: str = "chars") ->
     return CountdownCodec.from_manifest(manifest)
 
 
-def split_files(directory: Path, manifest: dict[str, Any], split: str) -> list[Path]:
+def split_entries(directory: Path, manifest: dict[str, Any], split: str) -> list[tuple[Path, str | None]]:
+    """(path, sha256 from the manifest or None) for each file of one split."""
     splits = manifest.get("splits", {})
     if split not in splits:
         return []
-    return [directory / entry["path"] for entry in splits[split].get("files", [])]
+    return [(directory / entry["path"], entry.get("sha256")) for entry in splits[split].get("files", [])]
+
+
+def check_file(path: Path, sha256: str | None) -> None:
+    """DataError naming the file when it is missing or its sha256 is not the manifest's."""
+    if not path.is_file():
+        raise DataError(f"{path}: listed in the manifest but missing")
+    if sha256 is None:
+        return
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    if digest.hexdigest() != sha256:
+        raise DataError(f"{path}: truncated or corrupt (its sha256 differs from manifest.json's); "
+                        "rebuild the dataset (`rmdm gen ... --overwrite`)")
+
+
+def _read_file(path: Path) -> list[dict[str, Any]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        if path.suffix == ".parquet":
+            return pq.read_table(path).to_pylist()
+        with open(path) as handle:
+            return [json.loads(line) for line in handle if line.strip()]
+    except (pa.ArrowException, OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise DataError(f"{path}: unreadable ({reason}); rebuild the dataset (`rmdm gen ... --overwrite`)") from None
 
 
 def read_records(directory: str | Path, manifest: dict[str, Any], split: str,
-                 limit: int | None = None) -> list[dict[str, Any]] | None:
-    """The rows of one split as dicts (None when the split does not exist). Parquet or JSONL."""
-    import pyarrow.parquet as pq
-
+                 limit: int | None = None, verify: bool = True) -> list[dict[str, Any]] | None:
+    """The rows of one split as dicts (None when the split does not exist). Parquet or JSONL.
+    Each file read is checked against the manifest's sha256 first (`verify`); a file that is
+    missing, corrupt or unreadable is a DataError naming it."""
     directory = Path(directory)
-    files = split_files(directory, manifest, split)
-    if not files and split not in manifest.get("splits", {}):
+    entries = split_entries(directory, manifest, split)
+    if not entries and split not in manifest.get("splits", {}):
         return None
     rows: list[dict[str, Any]] = []
-    for path in files:
-        if not path.is_file():
-            raise DataError(f"{path}: listed in the manifest but missing")
-        if path.suffix == ".parquet":
-            rows.extend(pq.read_table(path).to_pylist())
-        else:
-            with open(path) as handle:
-                rows.extend(json.loads(line) for line in handle if line.strip())
+    for path, sha256 in entries:
+        check_file(path, sha256 if verify else None)
+        rows.extend(_read_file(path))
         if limit is not None and len(rows) >= limit:
             return rows[:limit]
     return rows
@@ -126,14 +152,24 @@ class PuzzleDataModule(L.LightningDataModule):
         self.train_set: TensorDataset | None = None
         self.val_set: TensorDataset | None = None
         self._generator: torch.Generator | None = None
+        self._checked = False  # check_files() has verified every file setup() reads
+
+    def check_files(self) -> None:
+        """Every file of the splits setup() reads, against the manifest's sha256: a DataError naming
+        the first missing or corrupt one (rmdm train calls this before it makes the run directory)."""
+        for split in dict.fromkeys((self.train_split, self.val_split)):
+            for path, sha256 in split_entries(self.directory, self.manifest, split):
+                check_file(path, sha256)
+        self._checked = True
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:
             return
-        train_rows = read_records(self.directory, self.manifest, self.train_split, self.max_train_records)
+        verify = not self._checked
+        train_rows = read_records(self.directory, self.manifest, self.train_split, self.max_train_records, verify)
         if not train_rows:
             raise DataError(f"{self.directory}: split {self.train_split!r} is missing or empty")
-        val_rows = read_records(self.directory, self.manifest, self.val_split, self.max_val_records)
+        val_rows = read_records(self.directory, self.manifest, self.val_split, self.max_val_records, verify)
         if not val_rows:  # no val split: hold out a slice of train (at most 10%)
             held = min(self.max_val_records, max(1, len(train_rows) // 10))
             val_rows, train_rows = train_rows[-held:], train_rows[:-held] or train_rows

@@ -5,9 +5,14 @@
     rmdm train --resume runs/sudoku4 --max-steps 3000     # ... and train longer (warmup/cosine recomputed for 3000)
 
 A run directory holds run_config.json (the validated config and where the data was),
-checkpoints/ (Lightning .ckpt files, for resuming only), logs/ (CSV, and TensorBoard when
+checkpoints/ (Lightning .ckpt files, for resuming only: last.ckpt and step<N>.ckpt, saved every
+train.val_every steps and every train.checkpoint_minutes minutes), logs/ (CSV, and TensorBoard when
 installed; the k-th resume writes its CSV to logs/resume-k/, so earlier sessions' metrics stay)
 and export/ (model.safetensors + config.json + card.md: what `solver.load` reads).
+
+--resume continues from last.ckpt, or from the newest intact step<N>.ckpt when last.ckpt is
+truncated or corrupt (said on stderr); a run stopped before its first checkpoint starts again
+from step 0 with its saved config (same seed, so it trains as the first start would have).
 """
 
 from __future__ import annotations
@@ -17,10 +22,13 @@ import json
 import logging
 import os
 import platform
+import re
 import shlex
+import shutil
 import sys
 import time
 import warnings
+import zipfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -50,6 +58,9 @@ class TrainResult:
     solve_puzzles: int
     hardware: str
     primary: bool = True  # False in the other DDP processes, which neither measure nor export
+    sessions: int = 1  # training sessions the totals cover: 1 + the resumes
+    session_steps: int | None = None  # steps and minutes of this session alone (None: the same as the totals)
+    session_minutes: float | None = None
 
 
 def hardware_summary(accelerator: str, processes: int = 1) -> str:
@@ -117,6 +128,9 @@ def default_run_dir(out: str | Path | None, name: str) -> Path:
 
 def check_fresh(out: Path) -> None:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        if (out / "run_config.json").is_file() and not checkpoint_files(out):
+            raise ConfigError(f"{out}: a run stopped before its first checkpoint; `rmdm train --resume {out}` starts "
+                              "it again from step 0 with its saved config (or give a fresh --out)")
         raise ConfigError(f"{out}: exists and is not empty; give a fresh --out (or --resume {out} to continue)")
 
 
@@ -153,21 +167,86 @@ def read_run_config(run_dir: Path) -> dict[str, Any]:
     return saved
 
 
+STEP_CHECKPOINT = re.compile(r"step(\d+)(?:-v\d+)?\.ckpt")
+
+
+def checkpoint_files(run_dir: Path) -> list[Path]:
+    """A run's Lightning checkpoints, newest first: last.ckpt, then step<N>.ckpt by N."""
+    folder = run_dir / "checkpoints"
+    if not folder.is_dir():
+        return []
+    steps = [(int(m.group(1)), path) for path in folder.iterdir() if (m := STEP_CHECKPOINT.fullmatch(path.name))]
+    last = [folder / "last.ckpt"] if (folder / "last.ckpt").is_file() else []
+    return last + [path for _, path in sorted(steps, key=lambda item: (-item[0], item[1].name))]
+
+
+def checkpoint_problem(path: Path) -> str | None:
+    """Why a .ckpt cannot be resumed from (truncated, corrupt, not a torch file), or None when it is
+    intact: torch.save writes a zip archive, and every member is checked against its CRC."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as err:
+        return f"truncated or corrupt ({str(err).splitlines()[0] if str(err) else type(err).__name__})"
+    if bad is not None:
+        return f"corrupt ({bad} fails its CRC check)"
+    if not any(name == "data.pkl" or name.endswith("/data.pkl") for name in names):
+        return "not a torch checkpoint (no data.pkl inside)"
+    return None
+
+
+def resume_point(run_dir: Path, say: bool = True) -> Path | None:
+    """The checkpoint a resume continues from: last.ckpt, or when that one cannot be read the newest
+    intact step<N>.ckpt (said on stderr); None when the run has no checkpoint at all. ConfigError,
+    in one line, when it has checkpoints but none is intact."""
+    files = checkpoint_files(run_dir)
+    if not files:
+        return None
+    damaged: list[tuple[Path, str]] = []
+    for path in files:
+        problem = checkpoint_problem(path)
+        if problem is None:
+            if damaged and say:
+                first, why = damaged[0]
+                print(f"rmdm train: {first}: {why}; resuming from the intact {path.name} instead", file=sys.stderr)
+            return path
+        damaged.append((path, problem))
+    first, why = damaged[0]
+    others = f" (nor is any of the {len(damaged) - 1} earlier ones)" if len(damaged) > 1 else ""
+    raise ConfigError(f"{first}: {why}{others}; no intact checkpoint to resume from: remove the damaged files "
+                      f"and `rmdm train --resume {run_dir}` starts the run again from step 0")
+
+
 class _DropLitLoggerTip(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         return "litlogger" not in str(record.msg)
 
 
+# Lightning's note on a resume whose checkpoint holds callback states this Trainer has no callback
+# for, when those are only the per-session callbacks of runs saved before RunCheckpoint and a
+# stateless SessionTimer (their intervals were part of the state key): nothing is lost by it.
+_OLD_SESSION_CALLBACKS = (r"Be aware that when using `ckpt_path`, callbacks used to create the checkpoint need to be "
+                          r"provided during `Trainer` instantiation\. Please add the following callbacks: "
+                          r"\[(?:(?:\"ModelCheckpoint\{[^\]\"]*\}\"|'build_trainer\.<locals>\.SessionTimer')(?:, )?)+\]\.$")
+
+
 def quiet_lightning() -> None:
     """Drop lines of noise from every Trainer: Lightning's advert for its cloud logger (an INFO
     record), torch's deprecation of LeafSpec, which Lightning's own _pytree still constructs (a
-    FutureWarning attributed to that one module), and ModelCheckpoint's warning that the
+    FutureWarning attributed to that one module), ModelCheckpoint's warning that the
     checkpoint directory is not empty, which only a resumed run can meet here (fresh runs
-    refuse a non-empty --out). Other warnings stay."""
+    refuse a non-empty --out), the warning that an epoch has fewer batches than
+    log_every_n_steps (these runs count steps, not epochs, and Lightning's logging interval
+    counts global steps across epochs, so no log line is lost), and the note on callback
+    states of older checkpoints (_OLD_SESSION_CALLBACKS). Other warnings stay."""
     warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated",
                             category=FutureWarning, module=r"lightning\.pytorch\.utilities\._pytree")
     warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty",
                             module=r"lightning\.pytorch\.callbacks\.model_checkpoint")
+    warnings.filterwarnings("ignore", message=r"The number of training batches \(\d+\) is smaller than the logging "
+                            r"interval Trainer\(log_every_n_steps=\d+\)", module=r"lightning\.pytorch\.loops\.fit_loop")
+    warnings.filterwarnings("ignore", message=_OLD_SESSION_CALLBACKS, module=r"lightning\.pytorch\.trainer\.call")
     log = logging.getLogger("lightning.pytorch.utilities.rank_zero")
     if not any(isinstance(f, _DropLitLoggerTip) for f in log.filters):
         log.addFilter(_DropLitLoggerTip())
@@ -223,13 +302,42 @@ def build_trainer(config: RunConfig, run_dir: Path, max_minutes: float | None, p
     """`session`: 0 for a fresh run, k for its k-th resume (the CSV logger's folder: Lightning's
     CSVLogger would otherwise delete the metrics.csv an earlier session wrote)."""
     import lightning as L
-    from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint, Timer
+    from lightning.pytorch.callbacks import Callback, LearningRateMonitor, ModelCheckpoint, Timer
 
     class SessionTimer(Timer):
-        """--max-minutes counts this session: a resumed run does not inherit the elapsed time."""
+        """--max-minutes counts this session: a resumed run does not inherit the elapsed time, and
+        the timer keeps no state in the checkpoint (a resume without --max-minutes has no timer
+        to hand it to, and Lightning would say so)."""
+
+        def state_dict(self) -> dict[str, Any]:
+            return {}
 
         def load_state_dict(self, state_dict: dict[str, Any]) -> None:
             pass
+
+    class RunCheckpoint(ModelCheckpoint):
+        """ModelCheckpoint saving every `every_n_train_steps` steps and also every `minutes` minutes
+        of training (its batch-end check honours both triggers; only its constructor refuses the
+        pair, so the interval is set after it), under one state key whatever the intervals: a
+        resume that changes them (--max-steps, train.val_every) finds its state without a warning."""
+
+        def __init__(self, minutes: float, **kwargs: Any):
+            super().__init__(**kwargs)
+            from datetime import timedelta
+
+            self._train_time_interval = timedelta(minutes=minutes)
+
+        @property
+        def state_key(self) -> str:
+            return "RunCheckpoint"
+
+    class SessionStart(Callback):
+        """The global step this session starts from (after a resume's checkpoint is restored)."""
+
+        step = 0
+
+        def on_train_start(self, trainer: Any, pl_module: Any) -> None:
+            self.step = trainer.global_step
 
     train = config.train
     accelerator = resolve_accelerator(train.accelerator)
@@ -246,8 +354,12 @@ def build_trainer(config: RunConfig, run_dir: Path, max_minutes: float | None, p
             loggers.append(TensorBoardLogger(run_dir, name="logs", version="tensorboard"))
         except ImportError:
             pass
-    callbacks = [ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="step{step}", auto_insert_metric_name=False,
-                                 save_last=True, save_top_k=1, monitor=None, every_n_train_steps=train.val_every)]
+    # every val_every steps (at max_steps when that comes first: a short run still saves before its
+    # end) and every checkpoint_minutes, so a run killed before its first validation loses little
+    callbacks = [RunCheckpoint(train.checkpoint_minutes, dirpath=run_dir / "checkpoints", filename="step{step}",
+                               auto_insert_metric_name=False, save_last=True, save_top_k=1, monitor=None,
+                               every_n_train_steps=min(train.val_every, train.max_steps)),
+                 SessionStart()]
     if loggers:
         callbacks.append(LearningRateMonitor(logging_interval="step"))
     if max_minutes:
@@ -277,6 +389,7 @@ class Run:
     spec: dict[str, Any] | None  # a data.spec still to build (when no data_dir)
     launched: bool  # a DDP process Lightning started: rank 0 owns the run directory
     seed: int  # train.seed + resumes so far: a resumed run does not replay the first run's batches and masks
+    restart: bool = False  # --resume of a run stopped before its first checkpoint: from step 0 in its directory
 
 
 def plan_run(config: RunConfig | None, resume: str | Path | None, out: str | Path | None,
@@ -286,13 +399,21 @@ def plan_run(config: RunConfig | None, resume: str | Path | None, out: str | Pat
     `overrides` (KEY=VALUE, RESUME_OVERRIDES only) change a resumed run's hardware fields."""
     if max_steps is not None and max_steps <= 0:
         raise ConfigError(f"max_steps must be positive, got {max_steps}")
-    launched, saved, last = process_rank() > 0, {}, None
+    launched, saved, last, restart = process_rank() > 0, {}, None, False
     if resume is not None:
         run_dir = Path(resume)
-        last = run_dir / "checkpoints" / "last.ckpt"
-        if not last.is_file():
-            raise ConfigError(f"{last}: no checkpoint to resume from")
+        if not run_dir.is_dir():
+            raise ConfigError(f"{run_dir}: no such run directory")
         saved = read_run_config(run_dir)
+        last = resume_point(run_dir, say=not launched)
+        if last is None:  # stopped before its first checkpoint: nothing to continue, so start it again
+            if (run_dir / "export").exists():
+                raise ConfigError(f"{run_dir / 'checkpoints'}: no checkpoint to resume from (the run was exported, "
+                                  "and its checkpoints are gone)")
+            restart = True
+            if not launched:
+                print(f"rmdm train: {run_dir} has no checkpoint yet (stopped before its first one): starting it "
+                      "again from step 0 with its saved config", file=sys.stderr)
         config, preset = saved["config"], saved.get("preset", preset)
         if overrides:
             check_resume_overrides(overrides)
@@ -315,20 +436,26 @@ def plan_run(config: RunConfig | None, resume: str | Path | None, out: str | Pat
         spec = {"task": config.task, **config.data.spec}
         if not (spec_directory(spec, config.data.cache_dir) / "manifest.json").is_file():
             check_spec(spec)
-    seed = config.train.seed + len(saved.get("resumes", [])) + (last is not None)
-    return Run(config, run_dir, preset, saved, last, data_dir, spec, launched, seed)
+    seed = config.train.seed if restart else config.train.seed + len(saved.get("resumes", [])) + (last is not None)
+    return Run(config, run_dir, preset, saved, last, data_dir, spec, launched, seed, restart)
 
 
 def record_run(run: Run, command: str) -> None:
     """Create a fresh run directory (rank 0) and write run_config.json: the config, data and commands."""
-    if run.last is None:
+    if run.restart:  # the first command still describes the run; this one is noted as a restart
+        run.saved = {**run.saved, "data_dir": str(Path(run.data_dir).resolve()), "resumes": [],
+                     "restarts": [*run.saved.get("restarts", []), command]}
+        run.saved.pop("trained_minutes", None)
+    elif run.last is None:
         run.saved = {"data_dir": str(Path(run.data_dir).resolve()), "preset": run.preset, "command": command,
                      "resumes": []}
     else:
         run.saved["resumes"] = [*run.saved.get("resumes", []), command]
     run.saved["config"] = run.config
     if not run.launched:
-        if run.last is None:
+        if run.restart:  # the killed start's logs cover steps that are trained again now
+            shutil.rmtree(run.run_dir / "logs", ignore_errors=True)
+        elif run.last is None:
             run.run_dir = fresh_run_dir(run.run_dir, run.preset)
         write_json(run.run_dir / "run_config.json", {**run.saved, "config": run.config.model_dump(mode="json")})
         os.environ[RUN_DIR_ENV] = str(run.run_dir.resolve())  # what the DDP processes Lightning starts will use
@@ -371,6 +498,7 @@ def train(config: RunConfig | None, *, data_dir: str | Path | None = None, out: 
     codec = datamodule.codec
     if codec.task != config.task:
         raise ConfigError(f"{run.data_dir}: a {codec.task} dataset, but the config trains {config.task}")
+    datamodule.check_files()  # a truncated or corrupt file is one line now, before the run directory is made
     record_run(run, command)
     module = SolverModule(model_config(config, codec), config.loss.model_dump(mode="json"),
                           config.train.model_dump(mode="json"), codec.to_config())
@@ -386,7 +514,8 @@ def train(config: RunConfig | None, *, data_dir: str | Path | None = None, out: 
     trainer.save_checkpoint(final, weights_only=False)  # the last step: --resume continues exactly from here
     if trainer.global_rank != 0:  # one process measures and exports
         return TrainResult(run.run_dir, run.run_dir / "export", trainer.global_step, 0.0, None, 0, "", primary=False)
-    return export_run(run, module, trainer, datamodule, (time.time() - started) / 60, export_dir)
+    start = next((cb.step for cb in trainer.callbacks if type(cb).__name__ == "SessionStart"), 0)
+    return export_run(run, module, trainer, datamodule, (time.time() - started) / 60, export_dir, start)
 
 
 def on_cuda(trainer: Any) -> bool:
@@ -394,8 +523,9 @@ def on_cuda(trainer: Any) -> bool:
 
 
 def export_run(run: Run, module: Any, trainer: Any, datamodule: Any, minutes: float,
-               export_dir: str | Path | None) -> TrainResult:
-    """Final solve rate, model card and checkpoint directory; run_config.json keeps the total minutes."""
+               export_dir: str | Path | None, start_step: int = 0) -> TrainResult:
+    """Final solve rate, model card and checkpoint directory; run_config.json keeps the total minutes.
+    `minutes` and the steps from `start_step` are this session's; the result holds the totals too."""
     from .checkpoint import save_checkpoint
 
     config, codec = run.config, datamodule.codec
@@ -404,19 +534,22 @@ def export_run(run: Run, module: Any, trainer: Any, datamodule: Any, minutes: fl
     net = module.export_net().to(trainer.strategy.root_device)
     solve, puzzles = final_solve_rate(net, codec, datamodule, config.train.final_solve_puzzles, config.train.solve_steps)
     net = net.cpu()
+    session_minutes = minutes
     minutes += run.saved.get("trained_minutes", 0.0)
     run.saved["trained_minutes"] = round(minutes, 3)
     write_json(run.run_dir / "run_config.json", {**run.saved, "config": config.model_dump(mode="json")})
     hardware = hardware_summary("gpu" if on_cuda(trainer) else "cpu", trainer.world_size)
     export = Path(export_dir) if export_dir else run.run_dir / "export"
     commands = "\n".join([run.saved.get("command", ""), *run.saved["resumes"]]).strip()
+    sessions = 1 + len(run.saved["resumes"])
     card = model_card(config, run.preset, run.data_dir, datamodule, net, trainer.global_step, minutes, hardware, solve,
-                      puzzles, commands)
+                      puzzles, commands, sessions)
     save_checkpoint(export, net, codec, {"preset": run.preset, **config.model_dump(mode="json")}, card,
                     datamodule.manifest, extra={"trained": {
                         "steps": trainer.global_step, "minutes": round(minutes, 2), "hardware": hardware,
                         "val_solve_rate": solve, "val_puzzles": puzzles}})
-    return TrainResult(run.run_dir, export, trainer.global_step, minutes, solve, puzzles, hardware)
+    return TrainResult(run.run_dir, export, trainer.global_step, minutes, solve, puzzles, hardware, sessions=sessions,
+                       session_steps=trainer.global_step - start_step, session_minutes=session_minutes)
 
 
 def model_config(config: RunConfig, codec: Any) -> dict[str, Any]:
@@ -457,11 +590,12 @@ def shown_path(path: Any) -> str:
 
 
 def model_card(config: RunConfig, preset: str, data_dir: Any, datamodule: Any, net: Any, steps: int, minutes: float,
-               hardware: str, solve: float | None, puzzles: int, command: str) -> str:
+               hardware: str, solve: float | None, puzzles: int, command: str, sessions: int = 1) -> str:
     manifest = datamodule.manifest
     c = net.config
     kind = "plain MDM" if c.loops == 1 else ("R-MDM" if not (c.prelude_layers or c.coda_layers) else "LoopMDM")
     rate = f"{solve:.1%} of {puzzles} validation puzzles" if solve is not None else "not measured"
+    where = f"in {sessions} sessions (the last on {hardware})" if sessions > 1 else f"on {hardware}"
     return f"""# {preset}: {config.task} {kind}
 
 {config.description.strip()}
@@ -474,7 +608,7 @@ def model_card(config: RunConfig, preset: str, data_dir: Any, datamodule: Any, n
 - **Data**: `{shown_path(data_dir)}` ({manifest.get('generator', '?')} {manifest.get('generator_version', '')}, seed
   {manifest.get('seed', '?')}; {datamodule.stats['train']} training / {datamodule.stats['val']} validation records;
   symmetry augmentation {'on' if datamodule.augment else 'off'}).
-- **Training**: {steps} steps of batch {config.train.batch_size}, {minutes:.1f} min on {hardware}.
+- **Training**: {steps} steps of batch {config.train.batch_size}, {minutes:.1f} min {where}.
 - **Solve rate** (sampler defaults: one cell committed per step, most confident first, {c.loops} loops):
   {rate}, measured at the end of training.
 

@@ -30,7 +30,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="train until global step N (train.max_steps); with --resume, how a run trains longer "
                              "(the warmup/cosine LR schedule is recomputed for the new N)")
     parser.add_argument("--resume", metavar="RUN_DIR",
-                        help="continue a run from RUN_DIR/checkpoints/last.ckpt with its saved config")
+                        help="continue a run from RUN_DIR/checkpoints/last.ckpt with its saved config (from the newest "
+                             "intact step<N>.ckpt when last.ckpt is damaged); a run stopped before its first checkpoint "
+                             "starts again from step 0. Checkpoints are saved every train.val_every steps and every "
+                             "train.checkpoint_minutes minutes")
     parser.add_argument("--export", metavar="DIR", help="export the final checkpoint here (default: RUN_DIR/export)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
@@ -74,11 +77,20 @@ def run(args: argparse.Namespace) -> int:
         return error(err, 1)
     if not result.primary:  # a DDP process: rank 0 reports
         return 0
-    rate = "not measured" if result.solve_rate is None else f"{result.solve_rate:.1%} of {result.solve_puzzles}"
-    print(f"trained {result.steps} steps in {result.minutes:.1f} min on {result.hardware}; "
-          f"validation solve rate {rate}")
+    print(summary(result))
     print(f"run: {result.run_dir}\nexport: {result.export_dir}  (load with solver.load({str(result.export_dir)!r}))")
     return 0
+
+
+def summary(result) -> str:
+    """The final line: the run's totals, labelled as such when they cover earlier sessions too."""
+    rate = "not measured" if result.solve_rate is None else f"{result.solve_rate:.1%} of {result.solve_puzzles}"
+    if result.sessions <= 1:
+        return f"trained {result.steps} steps in {result.minutes:.1f} min on {result.hardware}; validation solve rate {rate}"
+    sessions = "both sessions" if result.sessions == 2 else f"all {result.sessions} sessions"
+    return (f"trained {result.steps} steps in {result.minutes:.1f} min, {sessions} together (this session: "
+            f"{result.session_steps} steps in {result.session_minutes:.1f} min on {result.hardware}); "
+            f"validation solve rate {rate}")
 
 
 def error(err: Exception, code: int) -> int:

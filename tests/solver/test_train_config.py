@@ -171,10 +171,8 @@ def test_cli_refuses_a_non_empty_out_before_generating_data(rmdm_train, tmp_path
 
 
 def test_resume_errors(rmdm_train, tmp_path):
-    code, err = rmdm_train("--resume", str(tmp_path))
-    assert code == 2 and "last.ckpt: no checkpoint to resume from" in err
-    (tmp_path / "checkpoints").mkdir()
-    (tmp_path / "checkpoints" / "last.ckpt").write_bytes(b"")
+    code, err = rmdm_train("--resume", str(tmp_path / "nope"))
+    assert code == 2 and "nope: no such run directory" in err
     code, err = rmdm_train("--resume", str(tmp_path))
     assert code == 2 and "run_config.json: missing" in err
     (tmp_path / "run_config.json").write_text('{"config": {"task": "chess"}}')
