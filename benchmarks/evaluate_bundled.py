@@ -39,7 +39,14 @@ class EvalSet:
     split: str = "test"
     build: list[str] = field(default_factory=list)  # `rmdm gen ...` arguments that make `data` when missing
     flags: list[str] = field(default_factory=list)  # extra `rmdm eval` flags
+    runs: list[list[str]] = field(default_factory=lambda: [[]])  # one `rmdm eval` per entry, with these flags too
     limit: int | None = None  # the first N puzzles only (a large set on CPU); the card shows the count
+
+
+# Countdown step models: plain decoding and the calculator constraint (with retries), the
+# search, and best-of-8 constrained samples at temperature 1 (issue 14's targets).
+COUNTDOWN_RUNS = [["--decoding", "plain,constrained,search"],
+                  ["--decoding", "constrained", "--samples", "8", "--retries", "0"]]
 
 
 def plans() -> dict[str, list[EvalSet]]:
@@ -59,10 +66,11 @@ def plans() -> dict[str, list[EvalSet]]:
             EvalSet("norvig_hardest", str(bench / "sudoku" / "norvig_hardest.txt")),
             EvalSet("magictour_top1465, first 200", str(bench / "sudoku" / "magictour_top1465.txt"), limit=200),
         ],
-        "countdown3": [EvalSet("data/countdown3 test split", "data/countdown3")],
+        "countdown3": [EvalSet("data/countdown3 test split", "data/countdown3", runs=COUNTDOWN_RUNS)],
         "countdown4": [
-            EvalSet("data/countdown4 test split, first 500", "data/countdown4", limit=500),
-            EvalSet("cd4_test.jsonl (public 4-number test set)", str(bench / "countdown" / "cd4_test.jsonl")),
+            EvalSet("data/countdown4 test split, first 500", "data/countdown4", limit=500, runs=COUNTDOWN_RUNS),
+            EvalSet("cd4_test.jsonl (public 4-number test set)", str(bench / "countdown" / "cd4_test.jsonl"),
+                    runs=COUNTDOWN_RUNS),
         ],
     }
 
@@ -81,29 +89,34 @@ def shown(path: str) -> str:
 
 
 def evaluate(name: str, item: EvalSet, retries: str, limit: int | None, reuse: bool = False) -> dict | None:
+    """The set's `rmdm eval` runs (one per entry of item.runs), their rows in one result."""
     data = Path(item.data) if Path(item.data).is_absolute() else ROOT / item.data
     if not data.exists():
         if not item.build:
             print(f"skip {name} on {item.label}: {data} missing", file=sys.stderr)
             return None
         run(["rmdm", "gen", *item.build, "--out", item.data, "--quiet"])
-    out = ROOT / "runs" / "eval" / "bundled" / f"{name}-{data.stem}"
-    command = ["rmdm", "eval", "--checkpoint", name, "--data", item.data,
-               "--split", item.split, "--retries", retries, "--out", str(out.relative_to(ROOT)), "--quiet", *item.flags]
-    limit = limit or item.limit
-    if limit:
-        command += ["--limit", str(limit)]
-    if reuse and (out / "results.json").is_file():
-        print(f"reusing {out.relative_to(ROOT)}/results.json (--reuse)", file=sys.stderr)
-    else:
-        run(command)
-    result = json.loads((out / "results.json").read_text())
-    shown_command = " ".join(shlex.quote(shown(c)) for c in command)
-    return {"model": name, "set": item.label, "command": shown_command, "rows": result["rows"],
-            "wall_seconds": result["wall_seconds"], "device": result["device"]}
+    rows, commands, wall, device = [], [], 0.0, None
+    for k, extra in enumerate(item.runs):
+        out = ROOT / "runs" / "eval" / "bundled" / f"{name}-{data.stem}{f'-{k}' if k else ''}"
+        command = ["rmdm", "eval", "--checkpoint", name, "--data", item.data, "--split", item.split,
+                   "--retries", retries, "--out", str(out.relative_to(ROOT)), "--quiet", *item.flags, *extra]
+        if limit or item.limit:
+            command += ["--limit", str(limit or item.limit)]
+        if reuse and (out / "results.json").is_file():
+            print(f"reusing {out.relative_to(ROOT)}/results.json (--reuse)", file=sys.stderr)
+        else:
+            run(command)
+        result = json.loads((out / "results.json").read_text())
+        rows += result["rows"]
+        wall += result["wall_seconds"]
+        device = result["device"]
+        commands.append(" ".join(shlex.quote(shown(c)) for c in command))
+    return {"model": name, "set": item.label, "command": "\n".join(commands), "rows": rows,
+            "wall_seconds": wall, "device": device}
 
 
-ROW_FIGURES = ("retries", "solved", "puzzles", "solve_rate", "ci_low", "ci_high", "mean_nfe")
+ROW_FIGURES = ("decoding", "samples", "retries", "solved", "puzzles", "solve_rate", "ci_low", "ci_high", "mean_nfe")
 GROUP_FIGURES = ("solved", "puzzles", "solve_rate")
 
 

@@ -175,26 +175,45 @@ def read_solve_rates(directory: str | os.PathLike) -> dict[str, Any] | None:
     return rates
 
 
+def decoding_label(row: dict[str, Any]) -> str:
+    """How a row of solve_rates.json decoded: 'plain', 'constrained', 'search', with ', best of N'."""
+    label = row.get("decoding") or "plain"
+    samples = int(row.get("samples") or 1)
+    return f"{label}, best of {samples}" if samples > 1 else label
+
+
 def solve_rates_markdown(rates: dict[str, Any]) -> str:
     """The card's "## Measured solve rates" section, drawn from solve_rates.json: a table per
-    set and retry count, one per difficulty level where a set has several, and the commands."""
+    set and retry count (and decoding mode, where a set has more than plain decoding), one per
+    difficulty level where a set has several, and the commands."""
     sets = rates["sets"]
+    decodings = any(decoding_label(row) != "plain" for item in sets for row in item["rows"])
+    mode = " decoding |" if decodings else ""
     lines = [SOLVE_RATES_HEADING, "",
              f"Measured by `python -m benchmarks.evaluate_bundled` on {rates['machine']}; one sample per puzzle,",
              "temperature 0, one cell/character committed per step (most confident first), the trained loop count.",
              "'retries' = verifier-guided retries (remask what the verifier rejects and continue, sampling",
-             "at temperature 1.0: `--retry-temperature`).", "",
-             "| set | retries | solved | solve rate [95% CI] | mean NFE |", "|---|---|---|---|---|"]
+             "at temperature 1.0: `--retry-temperature`)."]
+    if decodings:
+        lines += ["'decoding': plain; constrained = the task's constraint masks illegal tokens (Countdown: the",
+                  "calculator fills each result exactly and the last step must reach the target); search =",
+                  "backtracking over the constrained commits, ordered by the model (one network pass unless said);",
+                  "best of N = N samples at temperature 1.0, the first the verifier accepts counts."]
+    lines += ["", f"| set |{mode} retries | solved | solve rate [95% CI] | mean NFE |",
+              "|---|" + ("---|" if decodings else "") + "---|---|---|---|"]
     for item in sets:
         for row in item["rows"]:
-            lines.append(f"| {item['set']} | {row['retries']} | {row['solved']}/{row['puzzles']} | "
+            cell = f" {decoding_label(row)} |" if decodings else ""
+            lines.append(f"| {item['set']} |{cell} {row['retries']} | {row['solved']}/{row['puzzles']} | "
                          f"{row['solve_rate']:.1%} [{row['ci_low']:.1%}, {row['ci_high']:.1%}] | {row['mean_nfe']:.1f} |")
     groups = [(item, row) for item in sets for row in item["rows"] if len(row.get("by_group") or {}) > 1]
     if groups:
-        lines += ["", "By difficulty level:", "", "| set | retries | level | solved | solve rate |", "|---|---|---|---|---|"]
+        lines += ["", "By difficulty level:", "", f"| set |{mode} retries | level | solved | solve rate |",
+                  "|---|" + ("---|" if decodings else "") + "---|---|---|---|"]
         for item, row in groups:
+            cell = f" {decoding_label(row)} |" if decodings else ""
             for level, g in row["by_group"].items():
-                lines.append(f"| {item['set']} | {row['retries']} | {level} | {g['solved']}/{g['puzzles']} | "
+                lines.append(f"| {item['set']} |{cell} {row['retries']} | {level} | {g['solved']}/{g['puzzles']} | "
                              f"{g['solve_rate']:.1%} |")
     lines += ["", "Commands:", "", "```bash", *[item["command"] for item in sets], "```", ""]
     return "\n".join(lines)

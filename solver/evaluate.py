@@ -299,7 +299,8 @@ def sweep(
     search_budgets: Sequence[int | None] = (None,),
 ) -> list[Setting]:
     """Every combination, in the order given (steps outermost, retries innermost); the NFE
-    budgets apply to "search" only (the baselines run no network: bound them by nodes)."""
+    budgets apply to "search" only (the baselines run no network: bound them by nodes). A
+    search backtracks instead of retrying, so it gets one row, at the first retry count."""
     unknown = [d for d in decodings if d not in DECODINGS]
     if unknown:
         raise EvalError(f"unknown decoding {unknown[0]!r} (choose from {', '.join(DECODINGS)})")
@@ -310,7 +311,7 @@ def sweep(
         for p in policies
         for d in decodings
         for b in (search_budgets if d == "search" else (None,))
-        for r in retries
+        for r in (retries if d in ("plain", "constrained") else retries[:1])
     ]
 
 

@@ -97,3 +97,13 @@ def test_each_bundled_card_states_the_solve_rates_of_its_json(name):
     assert rates is not None, f"{name}: no {SOLVE_RATES} beside its card"
     card = (folder / CARD_FILE).read_text()
     assert card[card.index(SOLVE_RATES_HEADING):] == solve_rates_markdown(rates)  # the section, to the letter
+
+
+def test_card_table_names_the_decoding_only_where_a_set_has_more_than_plain():
+    row = {"retries": 0, "solved": 3, "puzzles": 4, "solve_rate": 0.75, "ci_low": 0.3, "ci_high": 0.95, "mean_nfe": 9.0}
+    plain = solve_rates_markdown({"machine": "m", "sets": [{"set": "s", "command": "c", "rows": [row]}]})
+    assert "| set | retries |" in plain and "decoding" not in plain  # the Sudoku cards' tables, unchanged
+    rows = [{**row, "decoding": "plain"}, {**row, "decoding": "constrained", "samples": 8, "solved": 4, "solve_rate": 1.0}]
+    mixed = solve_rates_markdown({"machine": "m", "sets": [{"set": "s", "command": "c", "rows": rows}]})
+    assert "| set | decoding | retries |" in mixed
+    assert "| s | plain | 0 | 3/4 |" in mixed and "| s | constrained, best of 8 | 0 | 4/4 | 100.0%" in mixed

@@ -265,3 +265,10 @@ def test_decoding_modes_sweep_and_search_fixes_what_plain_decoding_gets_wrong(tm
     assert mrv.solved == 3 and mrv.mean_nfe == 0  # no network
     rows = results_csv([plain, search]).splitlines()
     assert rows[0].split(",")[6:8] == ["decoding", "search_nfe"] and ",search," in rows[5]
+
+
+def test_a_search_gets_one_row_whatever_the_retry_counts():
+    """A search backtracks instead of retrying: retries 0,4 give plain and constrained two rows each, search one."""
+    settings = sweep(decodings=["plain", "constrained", "search"], retries=[0, 4])
+    assert [(s.decoding, s.retries) for s in settings] == [
+        ("plain", 0), ("plain", 4), ("constrained", 0), ("constrained", 4), ("search", 0)]
