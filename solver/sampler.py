@@ -62,7 +62,9 @@ class SampleOptions(BaseModel):
     search_nfe: int | None = Field(None, ge=1)
     search_nodes: int | None = Field(None, ge=1)
     search_order: Literal["model", "uniform", "mrv"] = "model"
-    propagate: bool = True  # search: commit a position with one legal token left without the network
+    # constrained decoding and search: commit a position with one legal token left without the
+    # network (Countdown: the calculator's results; Sudoku: cells with one digit left)
+    propagate: bool = True
     # search: where to branch: the policy's best position ("policy"), or the one with the fewest legal
     # tokens, ties broken by the policy ("fewest"); the model orders the tokens tried there either way
     search_branch: Literal["policy", "fewest"] = "fewest"
@@ -358,6 +360,35 @@ def commit_constrained(
     return tokens, dead
 
 
+def propagate_forced(
+    tokens: torch.Tensor, masked: torch.Tensor, rows: torch.Tensor, constraint: Any, step: int,
+    nfe: torch.Tensor, observer: Any = None,
+) -> torch.Tensor:
+    """Commit, in place and without the network, every masked position of batch rows `rows` (N,)
+    that has one legal token left, until none has; `masked` (B,T) is updated. A row at a dead end
+    stops there. Returns (N,) bool: the rows at a dead end."""
+    dead = torch.zeros(rows.shape[0], dtype=torch.bool, device=tokens.device)
+    live = torch.arange(rows.shape[0], device=tokens.device)
+    while live.numel():
+        index = rows[live]
+        legal, conflict = constraint.check(tokens[index])  # (L,T,V), (L,T)
+        legal = legal.to(tokens.device)
+        still = masked[index]
+        stuck = conflict.to(tokens.device).any(1) | (still & ~legal.any(-1)).any(1)  # (L,)
+        dead[live] |= stuck
+        forced = still & (legal.sum(-1) == 1) & ~stuck[:, None]  # (L,T)
+        moved = forced.any(1)
+        if not bool(moved.any()):
+            break
+        tokens[index] = torch.where(forced, legal.float().argmax(-1), tokens[index])
+        masked[index] = still & ~forced
+        if observer is not None:
+            for k in moved.nonzero().squeeze(1).tolist():
+                observer.on_propagate(step, int(index[k]), tokens, forced[k], nfe)
+        live = live[moved]
+    return dead
+
+
 @torch.no_grad()
 def sample(
     model: Any,
@@ -396,8 +427,12 @@ def sample(
     ledger = Ledger(batch, device)
     dead = torch.zeros(batch, dtype=torch.bool, device=device)
 
+    forcing = options.constrain and options.propagate
+    if forcing:
+        dead |= propagate_forced(tokens, masked, torch.arange(batch, device=device), constraint, 0, ledger.nfe, observer)
+
     for step in range(schedule.shape[1]):
-        rows = (schedule[:, step] > 0).nonzero().squeeze(1)
+        rows = ((schedule[:, step] > 0) & masked.any(1)).nonzero().squeeze(1)
         if rows.numel() == 0:
             continue
         current, still = tokens[rows], masked[rows]
@@ -413,5 +448,7 @@ def sample(
             committed = torch.zeros(tokens.shape, dtype=torch.bool, device=device)
             committed[rows] = still & (new != mask_id)
             observer.on_commit(step, tokens, committed, ledger.nfe)
+        if forcing:
+            dead[rows] |= propagate_forced(tokens, masked, rows, constraint, step, ledger.nfe, observer)
 
     return SampleResult(tokens=tokens.to(out_device), row_dead_end=dead.cpu(), **ledger.fields())
