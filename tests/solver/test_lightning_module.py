@@ -115,15 +115,27 @@ def test_no_warmup_starts_at_the_peak():
     assert warmup_cosine(0, 0, 100, 0.1) == pytest.approx(1.0)
 
 
+# The parameters of small_module's network (grid positions, one core layer, no prelude or coda), by group.
+DECAYED = [  # the weight matrices of attention, MLP and head
+    "core.0.attn.qkv.weight", "core.0.attn.proj.weight", "core.0.mlp.0.weight", "core.0.mlp.2.weight", "head.weight",
+]
+NOT_DECAYED = [  # embeddings (tokens, positions, loops), biases, LayerNorm weights and biases
+    "tok_emb.weight", "pos_emb.box.weight", "pos_emb.col.weight", "pos_emb.row.weight",
+    "core.0.ln1.weight", "core.0.ln1.bias", "core.0.attn.qkv.bias", "core.0.attn.proj.bias",
+    "core.0.ln2.weight", "core.0.ln2.bias", "core.0.mlp.0.bias", "core.0.mlp.2.bias",
+    "loop_emb.weight", "loop_norm.weight", "loop_norm.bias", "final_norm.weight", "final_norm.bias", "head.bias",
+]
+
+
 def test_optimizer_schedule_and_decay_groups():
     module = small_module(ema_decay=None)
     setup = module.configure_optimizers()
     optimizer, schedule = setup["optimizer"], setup["lr_scheduler"]["scheduler"]
     assert setup["lr_scheduler"]["interval"] == "step"
     assert optimizer.param_groups[0]["lr"] == pytest.approx(1e-3 / 10)  # step 0 of a 10-step warmup
-    decayed = {id(p) for p in optimizer.param_groups[0]["params"]}
-    for name, p in module.net.named_parameters():  # matrices decay; biases, norms and embeddings do not
-        assert (id(p) in decayed) == (p.dim() >= 2 and "emb" not in name), name
+    names = {id(p): name for name, p in module.net.named_parameters()}
+    groups = [(group["weight_decay"], sorted(names[id(p)] for p in group["params"])) for group in optimizer.param_groups]
+    assert groups == [(0.01, sorted(DECAYED)), (0.0, sorted(NOT_DECAYED))]
     for _ in range(100):
         optimizer.step()
         schedule.step()
