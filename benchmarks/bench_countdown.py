@@ -1,4 +1,4 @@
-"""Speed of the Countdown core on one CPU core: exact solver and generator.
+"""Speed of the Countdown core on one CPU core: exact solver, generator and answer parser.
 
     python -m benchmarks.bench_countdown              # full run, writes benchmarks/results/countdown.json
     python -m benchmarks.bench_countdown --quick      # smaller counts, a few seconds
@@ -8,8 +8,10 @@ absent) and random six-number tv deals (cards drawn as on the show, target unifo
 100..999, so some have no solution). The solver's per-deal table cache is cleared inside
 every timed run, so each instance is solved from scratch. Each solver figure is the best
 of --repeat timed runs after one untimed warm-up; each generator figure is one timed
-run after an untimed one. Rates are per wall-clock second and per second of this
-process's CPU time (the one-core rate, even when other work shares the machine).
+run after an untimed one. The parser rows time what the tests only check refuses or gives
+up: hostile answers (up to 10^6 characters, 10^6 open brackets) and steps_to_infix on steps
+no reading uses in full. Rates are per wall-clock second and per second of this process's
+CPU time (the one-core rate, even when other work shares the machine).
 """
 
 from __future__ import annotations
@@ -28,11 +30,14 @@ from puzzles.countdown import (
     closest,
     count_solutions,
     generate_countdown,
+    parse_answer,
     parse_instance,
     solve_countdown,
+    steps_to_infix,
     verify_countdown,
 )
 from puzzles.countdown import solve as countdown_solve
+from puzzles.errors import ParseError
 
 
 def random_tv_deals(count: int, seed: int) -> list[CountdownInstance]:
@@ -89,6 +94,30 @@ def generator_row(label: str, count: int, seed: int, **kwargs) -> dict:
     return row(f"generator, {label}", f"{count} instances", count, timing, "instances/s", **extra)
 
 
+HOSTILE_ANSWERS = ["9" * 10**6, "(" * 10**6, str(10**100) + "+1", "+" * 5000, "1" + "+1" * 999]
+
+
+def parser_rows(repeat: int) -> list[dict]:
+    """The answer parser on hostile input (each must be refused), and steps_to_infix giving up on budget."""
+
+    def refuse_all():
+        for text in HOSTILE_ANSWERS:
+            try:
+                parse_answer(text)
+            except ParseError:
+                continue
+            raise AssertionError(f"parse_answer accepted {text[:20]!r}...")
+
+    unreadable = parse_answer(",".join(["1*1=1"] * 63 + ["2+2=4"]))  # no reading uses every result
+    assert steps_to_infix(unreadable) == "2+2"
+    return [
+        row("answer parser, hostile input refused", "5 answers, up to 10^6 characters", len(HOSTILE_ANSWERS),
+            timed(refuse_all, repeat), "answers/s"),
+        row("steps_to_infix, gives up on budget", "64 steps, none reads in full", 1,
+            timed(lambda: steps_to_infix(unreadable), repeat), "answers/s"),
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", help="folder holding countdown/cd4_test.jsonl (default ../shared/benchmarks)")
@@ -117,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(generator_row("4 numbers ml, unique solution", args.generator, args.seed, unique=True))
     rows.append(generator_row("6 numbers ml", args.generator, args.seed, n_numbers=6))
     rows.append(generator_row("6 numbers tv", args.generator, args.seed, rules="tv"))
+    rows += parser_rows(args.repeat)
 
     print_rates(rows, 42, 36, lambda item: f"  ({item['solvable']}/{item['items']} solvable)" if "solvable" in item else "")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import pytest
@@ -124,10 +123,9 @@ def test_steps_to_infix_with_equal_values_and_other_orders():
     # Not post-order, or a tv result left unused: the latest result with the value is used.
     assert steps_to_infix(parse_answer("4+5=9,1+2=3,3*9=27")) == "(1+2)*(4+5)"
     assert steps_to_infix(parse_answer("25+100=125,3+6=9")) == "3+6"
-    start = time.perf_counter()
-    # Many partial readings, none that uses every result: the search gives up on budget.
+    # Many partial readings, none that uses every result: the search gives up on budget
+    # (benchmarks/bench_countdown.py times it).
     assert steps_to_infix(parse_answer(",".join(["1*1=1"] * 63 + ["2+2=4"]))) == "2+2"
-    assert time.perf_counter() - start < 1.0
 
 
 def test_unicode_operators_are_accepted_and_other_unicode_is_not():
@@ -172,12 +170,14 @@ def test_malformed_answers_are_parse_errors(text, message):
     assert not verdict.valid and verdict.kind == "malformed"
 
 
-def test_huge_and_deep_inputs_fail_fast():
-    start = time.perf_counter()
-    for text in ["9" * 10**6, "(" * 10**6, str(10**100) + "+1", "+" * 5000, "1" + "+1" * 999]:
-        with pytest.raises(ParseError):
-            parse_answer(text)
-    assert time.perf_counter() - start < 1.0
+HOSTILE_ANSWERS = ["9" * 10**6, "(" * 10**6, str(10**100) + "+1", "+" * 5000, "1" + "+1" * 999]
+
+
+@pytest.mark.parametrize("text", HOSTILE_ANSWERS, ids=["digits", "parens", "googol", "pluses", "long sum"])
+def test_huge_and_deep_inputs_are_refused(text):
+    # Refused as a ParseError, never a RecursionError or a huge integer (bench_countdown times these).
+    with pytest.raises(ParseError):
+        parse_answer(text)
 
 
 def test_parse_rejects_non_text():
@@ -319,10 +319,10 @@ def test_zero_target_under_ml():
     assert [steps_to_infix(s) for s in solve_all(instance)] == ["(5-5)*7", "(5-5)/7"]
 
 
-def test_six_number_tv_instance_solves_fast():
-    start = time.perf_counter()
-    steps = solve_countdown(CountdownInstance((25, 75, 100, 2, 7, 9), 873, "tv"))
-    assert steps is not None and time.perf_counter() - start < 1.0
+def test_six_number_tv_instance_solves():
+    instance = CountdownInstance((25, 75, 100, 2, 7, 9), 873, "tv")  # bench_countdown times six-card deals
+    steps = solve_countdown(instance)
+    assert steps is not None and verify_countdown(instance, steps).valid
 
 
 def test_cd4_reference_answers_verify_and_solver_solves_all(shared_benchmarks):
