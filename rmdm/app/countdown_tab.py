@@ -188,6 +188,11 @@ def solve_model(
         return
     positions = int((~encoded.frozen).sum())
     problem = limits.check(settings, positions, loaded)
+    from solver.constraints import needs_constraint
+
+    if problem is None and settings.decoding == "plain" and needs_constraint(codec):
+        problem = ("Plain decoding is not available for this model: it leaves the arithmetic to the calculator. "
+                   "Choose constrained or search.")
     if problem is None and settings.decoding != "plain":
         from solver.constraints import ConstraintError, constraint_for
 
