@@ -211,6 +211,10 @@ class _CannotRun(Exception):
     """The model path cannot run at all (not a property of one puzzle)."""
 
 
+def _one_line(err: Exception) -> str:
+    return " ".join(str(err).split()) or type(err).__name__
+
+
 def _model_lines(args: argparse.Namespace, items: list[tuple[int, Any]]) -> list[_Line]:
     try:
         from solver.inference import solve_instances
@@ -218,13 +222,11 @@ def _model_lines(args: argparse.Namespace, items: list[tuple[int, Any]]) -> list
         raise _CannotRun(
             f"the model solver is not available in this installation ({err}); use --method exact"
         ) from None
-    from solver.checkpoint import CheckpointError
-
     puzzles = [item for _, item in items if not isinstance(item, ParseError)]
     try:
         answers = solve_instances(args.task, puzzles, args) if puzzles else []
-    except (CheckpointError, ImportError, OSError, RuntimeError, ValueError) as err:  # PuzzleError is a ValueError
-        raise _CannotRun(f"the model could not run: {err}\n(--method exact solves without a model)") from None
+    except (ImportError, OSError, RuntimeError, ValueError) as err:  # CheckpointError, PuzzleError: ValueErrors
+        raise _CannotRun(f"the model could not run: {_one_line(err)} (--method exact solves without a model)") from None
     answers_iter = iter(answers)
     lines = []
     for line_no, item in items:
