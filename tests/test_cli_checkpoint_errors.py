@@ -71,12 +71,19 @@ def test_eval_exits_2_with_one_line(bad_checkpoint, capsys, monkeypatch, tmp_pat
     assert_one_line(err, words, "rmdm eval: error: ")
 
 
-def test_app_exits_2_with_one_line_before_serving(bad_checkpoint, capsys, monkeypatch):
+@pytest.mark.parametrize("launcher", ["rmdm app", "python app.py"])
+def test_app_exits_2_with_one_line_before_serving(launcher, bad_checkpoint, capsys, monkeypatch):
+    import rmdm.app
     import rmdm.app_cmd
+    from tests.app.conftest import free_port
 
     monkeypatch.setitem(sys.modules, "rmdm.app.blocks", None)  # importing the server (gradio) would fail the test
     name, words = bad_checkpoint
-    code, _, err = run(["app", "--checkpoint", "sudoku4", "--checkpoint", name], capsys, monkeypatch)
-    assert code == rmdm.app_cmd.EXIT_BAD_CHECKPOINT == 2
+    argv = ["--port", str(free_port()), "--checkpoint", "sudoku4", "--checkpoint", name]
+    if launcher == "rmdm app":
+        code, _, err = run(["app", *argv], capsys, monkeypatch)
+    else:  # what app.py calls
+        code, err = rmdm.app.main(argv), capsys.readouterr().err
+    assert code == rmdm.app_cmd.EXIT_BAD_CHECKPOINT == rmdm.app.EXIT_BAD_CHECKPOINT == 2
     assert err.count("\n") == 1
     assert_one_line(err, words, "rmdm app: error: --checkpoint: ")

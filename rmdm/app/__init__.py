@@ -24,6 +24,12 @@ import sys
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 7860
 EXIT_CANNOT_SERVE = 1  # the address cannot be served (port taken, not allowed, unknown host)
+EXIT_BAD_CHECKPOINT = 2  # a --checkpoint that cannot be loaded: bad input, like a bad flag
+EPILOG = (
+    f"exit status {EXIT_CANNOT_SERVE}: the address cannot be served (port taken, host unknown); "
+    f"{EXIT_BAD_CHECKPOINT}: a --checkpoint cannot be loaded (no such name or directory, a missing or corrupt "
+    "file). Both are one line on stderr, before the server starts; the address is checked first."
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -97,11 +103,11 @@ def cannot_serve(message: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python app.py`: parse the flags and check the address before gradio or torch is
-    imported (seconds), so a taken port is one line at once, not a traceback later."""
+    """`python app.py`: parse the flags, then `start` (the same checks as `rmdm app`): a taken
+    port is one line at once, before gradio or torch is imported, not a traceback later."""
     parser = argparse.ArgumentParser(
         description="The R-MDM puzzle app (Gradio, local only by default).",
-        epilog=f"exit status {EXIT_CANNOT_SERVE}: the address cannot be served (port taken, host unknown).",
+        epilog=EPILOG,
     )
     add_arguments(parser)
     return start(parser.parse_args(argv))
@@ -116,11 +122,36 @@ def address_problem(args: argparse.Namespace) -> str | None:
     return None
 
 
+def check_checkpoints(names: list[str]) -> str | None:
+    """Load each --checkpoint once before the server starts: the first problem as one line, or None.
+    (The page itself only lists a checkpoint that fails to load in its about panel; a user who named
+    one on the command line should hear at once that it cannot be offered.) Imports torch only when
+    there is a name to load."""
+    if not names:
+        return None
+    try:
+        from solver.checkpoint import load
+    except ImportError as err:
+        return f"--checkpoint needs the model code, which cannot be imported here ({err})"
+    for name in names:
+        try:
+            load(name, device="cpu")
+        except (ValueError, OSError, RuntimeError) as err:  # CheckpointError is a ValueError
+            return "--checkpoint: " + (" ".join(str(err).split()) or type(err).__name__)
+    return None
+
+
 def start(args: argparse.Namespace) -> int:
-    """Check the address (no gradio, no torch yet), then build and launch the app."""
+    """What both `python app.py` and `rmdm app` run, in this order: the address (a socket, no gradio,
+    no torch: exit 1), each --checkpoint (exit 2), then build the page and serve it (`blocks.run`).
+    Each refusal is one line on stderr."""
     problem = address_problem(args)
     if problem:
         return cannot_serve(problem)
+    problem = check_checkpoints(args.checkpoint)
+    if problem:
+        print(f"rmdm app: error: {problem}", file=sys.stderr)
+        return EXIT_BAD_CHECKPOINT
     from .blocks import run
 
     return run(args)

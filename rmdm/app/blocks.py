@@ -3,7 +3,8 @@ wires their events to the handlers in this package, and launches the server.
 
 Offline by design: analytics are off before gradio is imported, the theme uses system
 fonts, nothing is shared. GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are respected.
-`main` is what `python app.py` runs; `run` is what `rmdm app` runs.
+`run` builds and serves the page once `rmdm.app.start` (what `python app.py` and `rmdm app`
+both run) has checked the address and the checkpoints.
 """
 
 from __future__ import annotations
@@ -309,14 +310,10 @@ def warm_up(shelf: ModelShelf) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Check the address first (a taken port is one line and exit 1 before any model loads),
-    then build and launch; an OSError from the launch itself (the port taken meanwhile) is
-    the same one line."""
-    try:
-        host, port = server_address(args.host, args.port)
-        check_address(host, port)
-    except AddressProblem as err:
-        return cannot_serve(str(err))
+    """Build the page and serve it. `rmdm.app.start` calls this once the address and each
+    --checkpoint have passed its checks (what `python app.py` and `rmdm app` both run); an
+    OSError from the launch itself (the port taken meanwhile) is the same one line as the check's."""
+    host, port = server_address(args.host, args.port)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # gradio's own start-up checks
     shelf = ModelShelf(extra=args.checkpoint)

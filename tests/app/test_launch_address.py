@@ -1,5 +1,7 @@
 """A second `python app.py` on a taken port: one line naming the port and how to pick
-another, exit 1, at once (issue 16 item 4) -- not a traceback after the models load."""
+another, exit 1, at once (issue 16 item 4) -- not a traceback after the models load.
+`python app.py` and `rmdm app` go through the same checks in the same order (rmdm.app.start):
+the address, then each --checkpoint, then the page."""
 
 from __future__ import annotations
 
@@ -77,10 +79,9 @@ def test_an_oserror_from_gradios_launch_is_one_line_too(monkeypatch, capsys):
 
     checks = []
 
-    def check(host, port):
+    def check(host, port):  # start() checked the address already; by the time the launch fails, it is taken
         checks.append((host, port))
-        if len(checks) > 1:  # by the time the launch fails, someone else has the port
-            raise AddressProblem(f"port {port} on {host} is taken: pick another port with --port")
+        raise AddressProblem(f"port {port} on {host} is taken: pick another port with --port")
 
     def launch(*args, **kwargs):
         raise OSError("Cannot find empty port in range: 7999-7999. You can specify a different port by setting "
@@ -95,6 +96,7 @@ def test_an_oserror_from_gradios_launch_is_one_line_too(monkeypatch, capsys):
     assert blocks.run(args) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "port 7999 on 127.0.0.1 is taken" in err
+    assert checks == [("127.0.0.1", 7999)]  # checked once, after the launch failed: start() checks before
 
     checks.clear()
     monkeypatch.setattr(blocks, "check_address", lambda host, port: None)  # free again: Gradio's own words
@@ -110,3 +112,83 @@ def test_a_free_port_passes_the_check():
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     check_address("127.0.0.1", port)  # no exception
+
+
+# ---------------------------------------------------------------- both entry points, one order
+
+
+def _app_py(argv):
+    from rmdm.app import main
+
+    return main(argv)
+
+
+def _rmdm_app(argv):
+    from rmdm.cli import main
+
+    return main(["app", *argv])
+
+
+ENTRY_POINTS = {"python app.py": _app_py, "rmdm app": _rmdm_app}
+
+
+@pytest.fixture(params=list(ENTRY_POINTS))
+def entry(request):
+    return ENTRY_POINTS[request.param]
+
+
+@pytest.fixture
+def served(monkeypatch):
+    """Stands in for building and serving the page: records the args it would serve."""
+    from rmdm.app import blocks
+
+    calls = []
+    monkeypatch.setattr(blocks, "run", lambda args: calls.append(args) or 0)
+    return calls
+
+
+def test_the_port_is_checked_before_the_checkpoints(entry, taken_port, served, monkeypatch, capsys, tmp_path):
+    import rmdm.app
+
+    def must_not_run(names):
+        raise AssertionError("a checkpoint was loaded before the address was checked")
+
+    monkeypatch.setattr(rmdm.app, "check_checkpoints", must_not_run)
+    assert entry(["--port", str(taken_port), "--checkpoint", str(tmp_path / "nonexistent")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"port {taken_port} on 127.0.0.1 is taken" in err
+    assert served == []
+
+
+def test_a_bad_checkpoint_is_refused_before_the_page_is_built(entry, served, capsys, tmp_path):
+    from tests.app.conftest import free_port
+
+    missing = tmp_path / "nonexistent"
+    assert entry(["--port", str(free_port()), "--checkpoint", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("rmdm app: error: --checkpoint: no checkpoint named or at")
+    assert str(missing) in err
+    assert served == []
+
+
+def test_good_flags_reach_the_page(entry, served, capsys):
+    from tests.app.conftest import free_port
+
+    port = free_port()
+    assert entry(["--port", str(port), "--checkpoint", "sudoku4", "--max-passes", "99"]) == 0
+    (args,) = served
+    assert (args.port, args.checkpoint, args.max_passes) == (port, ["sudoku4"], 99)
+    assert capsys.readouterr().err == ""
+
+
+def test_app_py_refuses_a_bad_checkpoint_in_one_line(tmp_path):
+    """The launcher file itself, as a user runs it (it once skipped the checkpoint check)."""
+    from tests.app.conftest import free_port
+
+    missing = tmp_path / "nonexistent"
+    done = subprocess.run(
+        [sys.executable, "app.py", "--port", str(free_port()), "--checkpoint", str(missing)],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 2 and done.stdout == "", done.stderr
+    assert done.stderr.count("\n") == 1 and "--checkpoint: no checkpoint named or at" in done.stderr
