@@ -26,6 +26,8 @@ from typing import Any
 import torch
 from pydantic import ValidationError
 
+from data_gen.files import sha256_file
+
 from .codecs import Codec, CodecError, codec_from_config
 from .model import Denoiser, DenoiserConfig
 
@@ -55,14 +57,6 @@ class LoadedModel:
     @property
     def task(self) -> str:
         return self.codec.task
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def manifest_sha256(manifest: dict[str, Any] | None) -> str | None:

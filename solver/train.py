@@ -36,6 +36,8 @@ from typing import Any
 
 import torch
 
+from data_gen.files import write_json_atomic
+
 from .config import ConfigError, RunConfig, check_resume_overrides, load_run_config
 
 RUN_DIR_ENV = "RMDM_TRAIN_RUN_DIR"
@@ -139,13 +141,6 @@ def fresh_run_dir(out: str | Path | None, name: str) -> Path:
     check_fresh(out)
     out.mkdir(parents=True, exist_ok=True)
     return out
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Atomically (temp file + rename): a crash never leaves a torn run_config.json."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
 
 
 def read_run_config(run_dir: Path) -> dict[str, Any]:
@@ -457,7 +452,7 @@ def record_run(run: Run, command: str) -> None:
             shutil.rmtree(run.run_dir / "logs", ignore_errors=True)
         elif run.last is None:
             run.run_dir = fresh_run_dir(run.run_dir, run.preset)
-        write_json(run.run_dir / "run_config.json", {**run.saved, "config": run.config.model_dump(mode="json")})
+        write_json_atomic(run.run_dir / "run_config.json", {**run.saved, "config": run.config.model_dump(mode="json")})
         os.environ[RUN_DIR_ENV] = str(run.run_dir.resolve())  # what the DDP processes Lightning starts will use
 
 
@@ -537,7 +532,7 @@ def export_run(run: Run, module: Any, trainer: Any, datamodule: Any, minutes: fl
     session_minutes = minutes
     minutes += run.saved.get("trained_minutes", 0.0)
     run.saved["trained_minutes"] = round(minutes, 3)
-    write_json(run.run_dir / "run_config.json", {**run.saved, "config": config.model_dump(mode="json")})
+    write_json_atomic(run.run_dir / "run_config.json", {**run.saved, "config": config.model_dump(mode="json")})
     hardware = hardware_summary("gpu" if on_cuda(trainer) else "cpu", trainer.world_size)
     export = Path(export_dir) if export_dir else run.run_dir / "export"
     commands = "\n".join([run.saved.get("command", ""), *run.saved["resumes"]]).strip()
