@@ -2,6 +2,9 @@
 
     from data_gen import load_manifest, read_dataset
     table = read_dataset("data/sudoku9-hard", "train")      # a pyarrow.Table
+    rows = read_records("data/sudoku9-hard", load_manifest("data/sudoku9-hard"), "train", limit=1000)  # dicts
+
+The one reader of dataset directories: `solver` (training data) reads through it too.
 """
 
 from __future__ import annotations
@@ -35,11 +38,19 @@ def load_manifest(directory: str | Path) -> dict:
     return manifest
 
 
+def split_entries(directory: str | Path, manifest: dict, split: str) -> list[tuple[Path, str | None]]:
+    """(path, the sha256 the manifest lists or None) for each file of one split; [] for a split it does not name."""
+    splits = manifest.get("splits", {})
+    if split not in splits:
+        return []
+    return [(Path(directory) / entry["path"], entry.get("sha256")) for entry in splits[split].get("files", [])]
+
+
 def split_files(directory: str | Path, manifest: dict, split: str) -> list[Path]:
     if split not in manifest["splits"]:
         names = ", ".join(manifest["splits"]) or "none"
         raise DataGenError(f"{directory}: no split {split!r} (splits: {names})")
-    return [Path(directory) / entry["path"] for entry in manifest["splits"][split]["files"]]
+    return [path for path, _ in split_entries(directory, manifest, split)]
 
 
 def verify_files(directory: str | Path, manifest: dict | None = None) -> list[str]:
@@ -54,6 +65,49 @@ def verify_files(directory: str | Path, manifest: dict | None = None) -> list[st
             elif sha256_file(path) != entry["sha256"]:
                 problems.append(f"{path} is corrupt (sha256 differs from {MANIFEST})")
     return problems
+
+
+def check_file(path: Path, sha256: str | None) -> None:
+    """DataGenError naming the file when it is missing or its sha256 is not `sha256` (None: only that it exists)."""
+    if not path.is_file():
+        raise DataGenError(f"{path}: listed in the manifest but missing")
+    if sha256 is not None and sha256_file(path) != sha256:
+        raise DataGenError(f"{path}: truncated or corrupt (its sha256 differs from {MANIFEST}'s); "
+                           "rebuild the dataset (`rmdm gen ... --overwrite`)")
+
+
+def read_rows(path: Path) -> list[dict]:
+    """The rows of one data file as dicts: Parquet, or JSON lines (any other suffix); a DataGenError
+    naming the file when it cannot be read."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        if path.suffix == ".parquet":
+            return pq.read_table(path).to_pylist()
+        with open(path) as handle:
+            return [json.loads(line) for line in handle if line.strip()]
+    except (pa.ArrowException, OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise DataGenError(f"{path}: unreadable ({reason}); rebuild the dataset (`rmdm gen ... --overwrite`)") from None
+
+
+def read_records(directory: str | Path, manifest: dict, split: str, limit: int | None = None,
+                 verify: bool = True) -> list[dict] | None:
+    """The first `limit` rows (all by default) of one split as dicts, in dataset order; None when the
+    manifest names no such split. Each file is checked against the manifest's sha256 just before it is
+    read (`verify`), and files past `limit` are not read; a DataGenError names a missing, corrupt or
+    unreadable file."""
+    splits = manifest.get("splits", {})
+    if split not in splits:
+        return None
+    rows: list[dict] = []
+    for path, sha256 in split_entries(directory, manifest, split):
+        check_file(path, sha256 if verify else None)
+        rows.extend(read_rows(path))
+        if limit is not None and len(rows) >= limit:
+            return rows[:limit]
+    return rows
 
 
 def read_dataset(directory: str | Path, split: str = "train", *, verify: bool = False, columns: list[str] | None = None):

@@ -7,8 +7,8 @@ symmetry per puzzle (solver.augment), so every epoch sees new grids.
 
 from __future__ import annotations
 
-import hashlib
-import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,8 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from data_gen import dataset
+from data_gen.errors import DataGenError
 from puzzles.sudoku import SudokuShape
 
 from .augment import augment_countdown_steps, augment_sudoku
@@ -26,15 +28,21 @@ class DataError(ValueError):
     """A dataset directory that cannot be read; the message names the file."""
 
 
-def read_manifest(directory: str | Path) -> dict[str, Any]:
-    path = Path(directory) / "manifest.json"
-    if not path.is_file():
-        raise DataError(f"{path}: missing (expected a data_gen output directory; build one with `rmdm gen`)")
+@contextmanager
+def _data_errors() -> Iterator[None]:
+    """data_gen's reader raises DataGenError; solver's commands report a DataError (a ValueError), same message."""
     try:
-        manifest = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise DataError(f"{path}: not valid JSON ({err})") from None
+        yield
+    except DataGenError as err:
+        raise DataError(str(err)) from None
+
+
+def read_manifest(directory: str | Path) -> dict[str, Any]:
+    """A dataset directory's manifest (data_gen.load_manifest), for a task solver knows; else a DataError."""
+    with _data_errors():
+        manifest = dataset.load_manifest(directory)
     if manifest.get("task") not in ("sudoku", "countdown"):
+        path = Path(directory) / dataset.MANIFEST
         raise DataError(f"{path}: task is {manifest.get('task')!r}, expected 'sudoku' or 'countdown'")
     return manifest
 
@@ -68,59 +76,19 @@ def codec_for_manifest(manifest: dict[str, Any], codec_format: str = "chars", co
     return CountdownCodec.from_manifest(manifest)
 
 
-def split_entries(directory: Path, manifest: dict[str, Any], split: str) -> list[tuple[Path, str | None]]:
-    """(path, sha256 from the manifest or None) for each file of one split."""
-    splits = manifest.get("splits", {})
-    if split not in splits:
-        return []
-    return [(directory / entry["path"], entry.get("sha256")) for entry in splits[split].get("files", [])]
-
-
 def check_file(path: Path, sha256: str | None) -> None:
     """DataError naming the file when it is missing or its sha256 is not the manifest's."""
-    if not path.is_file():
-        raise DataError(f"{path}: listed in the manifest but missing")
-    if sha256 is None:
-        return
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    if digest.hexdigest() != sha256:
-        raise DataError(f"{path}: truncated or corrupt (its sha256 differs from manifest.json's); "
-                        "rebuild the dataset (`rmdm gen ... --overwrite`)")
-
-
-def _read_file(path: Path) -> list[dict[str, Any]]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        if path.suffix == ".parquet":
-            return pq.read_table(path).to_pylist()
-        with open(path) as handle:
-            return [json.loads(line) for line in handle if line.strip()]
-    except (pa.ArrowException, OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise DataError(f"{path}: unreadable ({reason}); rebuild the dataset (`rmdm gen ... --overwrite`)") from None
+    with _data_errors():
+        dataset.check_file(path, sha256)
 
 
 def read_records(directory: str | Path, manifest: dict[str, Any], split: str,
                  limit: int | None = None, verify: bool = True) -> list[dict[str, Any]] | None:
     """The rows of one split as dicts (None when the split does not exist). Parquet or JSONL.
     Each file read is checked against the manifest's sha256 first (`verify`); a file that is
-    missing, corrupt or unreadable is a DataError naming it."""
-    directory = Path(directory)
-    entries = split_entries(directory, manifest, split)
-    if not entries and split not in manifest.get("splits", {}):
-        return None
-    rows: list[dict[str, Any]] = []
-    for path, sha256 in entries:
-        check_file(path, sha256 if verify else None)
-        rows.extend(_read_file(path))
-        if limit is not None and len(rows) >= limit:
-            return rows[:limit]
-    return rows
+    missing, corrupt or unreadable is a DataError naming it (data_gen.dataset.read_records)."""
+    with _data_errors():
+        return dataset.read_records(directory, manifest, split, limit, verify)
 
 
 def encode_records(codec: Codec, rows: list[dict[str, Any]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -161,7 +129,7 @@ class PuzzleDataModule(L.LightningDataModule):
         """Every file of the splits setup() reads, against the manifest's sha256: a DataError naming
         the first missing or corrupt one (rmdm train calls this before it makes the run directory)."""
         for split in dict.fromkeys((self.train_split, self.val_split)):
-            for path, sha256 in split_entries(self.directory, self.manifest, split):
+            for path, sha256 in dataset.split_entries(self.directory, self.manifest, split):
                 check_file(path, sha256)
         self._checked = True
 

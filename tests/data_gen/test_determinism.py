@@ -10,9 +10,10 @@ import shutil
 import pyarrow.parquet as pq
 import pytest
 
-from data_gen import load_manifest, read_dataset, verify_files
+from data_gen import DataGenError, load_manifest, read_dataset, verify_files
 from data_gen.build import RunOptions, merge
 from data_gen.config import CountdownConfig, SudokuConfig
+from data_gen.dataset import read_records
 
 from .helpers import MANIFEST, data_files, gen, without_timing
 
@@ -89,6 +90,28 @@ def test_verify_files_finds_a_changed_byte(runs, tmp_path):
     assert verify_files(directory) == [f"{path} is corrupt (sha256 differs from {MANIFEST})"]
     path.unlink()
     assert verify_files(directory) == [f"{path} is missing"]
+
+
+def test_read_records_is_the_split_in_order_checking_each_file_it_reads(runs, tmp_path):
+    """The rows reader solver trains from: the same rows as read_dataset, a limit that stops
+    reading files, None for a split the manifest does not name, a corrupt file named."""
+    config, root = runs
+    directory = tmp_path / "copy"
+    shutil.copytree(root / "one", directory)
+    manifest = load_manifest(directory)
+    rows = read_dataset(directory, "train").to_pylist()
+    assert read_records(directory, manifest, "train") == rows
+    assert read_records(directory, manifest, "train", limit=7) == rows[:7]
+    assert read_records(directory, manifest, "nope") is None
+    first, second = (directory / entry["path"] for entry in manifest["splits"]["train"]["files"][:2])
+    second.write_bytes(second.read_bytes()[:100])  # truncated
+    assert read_records(directory, manifest, "train", limit=7) == rows[:7]  # the second file is not reached
+    assert len(read_records(directory, manifest, "train", verify=False, limit=config.rows_per_file)) == config.rows_per_file
+    with pytest.raises(DataGenError, match=f"{second}: truncated or corrupt"):
+        read_records(directory, manifest, "train")
+    first.unlink()
+    with pytest.raises(DataGenError, match=f"{first}: listed in the manifest but missing"):
+        read_records(directory, manifest, "train", limit=1)
 
 
 def test_records_are_verified_and_unique(runs):
