@@ -284,8 +284,7 @@ def codec_from_config(config: dict[str, Any]) -> Codec:
             from .countdown_steps import CountdownStepCodec
 
             return CountdownStepCodec(int(config["n_numbers"]), int(config["max_number"]), int(config["max_target"]),
-                                      rules=str(config.get("rules", "ml")),
-                                      computed_results=bool(config.get("computed_results", False)))
+                                      rules=str(config.get("rules", "ml")))
         if task == "countdown":
             return CountdownCodec(
                 int(config["n_numbers"]), int(config["prompt_len"]), int(config["answer_len"]),

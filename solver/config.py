@@ -52,9 +52,6 @@ class DataSection(_Strict):
     val_split: str = Field("val", description="falls back to a slice of train when the dataset has no such split")
     augment: bool = Field(True, description="augmentation on the fly: Sudoku symmetries; Countdown (steps codec) number order")
     codec: Literal["chars", "steps"] = Field("chars", description="Countdown: the character codec, or step slots with reference operands")
-    computed_results: bool = Field(False, description="Countdown steps codec: a step's result digits are the calculator's, "
-                                   "masked exactly when the step cannot be computed yet and never in the loss; the "
-                                   "model only plans (which values, which operator) and decodes with the calculator")
     max_train_records: int | None = Field(None, gt=0)
     max_val_records: int = Field(2048, gt=0)
 

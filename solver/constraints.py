@@ -73,16 +73,6 @@ def constraint_for(codec: Any) -> Constraint:
     )
 
 
-def needs_constraint(codec: Any) -> bool:
-    """A model that leaves part of the answer to its constraint (Countdown with computed results:
-    the calculator writes every result) decodes constrained or with search, never plain."""
-    return bool(getattr(codec, "computed_results", False))
-
-
-PLAIN_REFUSED = ("this model leaves the arithmetic to the calculator: decode it constrained or with search "
-                 "(rmdm solve --constrain / --search; rmdm eval --decoding constrained,search)")
-
-
 def dead_ends(legal: torch.Tensor, conflict: torch.Tensor, masked: torch.Tensor) -> torch.Tensor:
     """(B,) bool: rows with a conflict, or a masked position that no token can fill."""
     return conflict.any(1) | (masked & ~legal.any(-1)).any(1)

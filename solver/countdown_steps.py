@@ -52,12 +52,10 @@ class CountdownStepCodec:
     mask_id = MASK
     pad_id = PAD
 
-    def __init__(self, n_numbers: int, max_number: int = 100, max_target: int = 999, rules: str = "ml",
-                 computed_results: bool = False):
+    def __init__(self, n_numbers: int, max_number: int = 100, max_target: int = 999, rules: str = "ml"):
         if n_numbers < 2 or max_number < 1 or max_target < 1:
             raise CodecError(f"bad step codec limits: n_numbers={n_numbers} max_number={max_number} max_target={max_target}")
         self.n_numbers, self.max_number, self.max_target, self.rules = n_numbers, max_number, max_target, rules
-        self.computed_results = computed_results  # see couple_mask: the model plans, the calculator computes
         self.n_steps = n_numbers - 1
         self.number_digits = len(str(max(max_number, max_target)))  # P
         self.value_digits = len(str(max(max_value(n_numbers, max_number), max_target)))  # W
@@ -228,34 +226,8 @@ class CountdownStepCodec:
             return False
 
     def to_config(self) -> dict[str, Any]:
-        config = {"task": self.task, "format": FORMAT, "n_numbers": self.n_numbers, "max_number": self.max_number,
-                  "max_target": self.max_target, "rules": self.rules}
-        return {**config, "computed_results": True} if self.computed_results else config
-
-    # --- training with computed results
-    def couple_mask(self, target: torch.Tensor, masked: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Training masks as the calculator decodes: (B,T) target ids and drawn mask -> (mask, in_loss).
-
-        A step's result digits are masked exactly when the calculator could not have filled them
-        yet: one of its a, op, b is masked, or a result it refers to is; the last step's result is
-        the target, filled from the start. They are never in the loss (in_loss is False there): the
-        model learns which values and operators to take, not the arithmetic."""
-        masked = masked.clone()
-        in_loss = torch.ones_like(masked)
-        unknown = []  # (B,) per step: its result is not computable yet
-        for k in range(self.n_steps):
-            start = self.step_start(k)
-            slots = masked[:, start : start + 3].any(1)  # (B,)
-            for j in range(k):  # a or b refers to an earlier result still unknown
-                ref = self.ref_token("r", j)
-                refers = (target[:, start] == ref) | (target[:, start + 2] == ref)
-                slots = slots | (refers & unknown[j])
-            last = k == self.n_steps - 1
-            hidden = torch.zeros_like(slots) if last else slots
-            masked[:, start + 3 : start + self.step_len] = hidden[:, None]
-            in_loss[:, start + 3 : start + self.step_len] = False
-            unknown.append(hidden)
-        return masked, in_loss
+        return {"task": self.task, "format": FORMAT, "n_numbers": self.n_numbers, "max_number": self.max_number,
+                "max_target": self.max_target, "rules": self.rules}
 
     def __repr__(self) -> str:
         return (f"CountdownStepCodec(n_numbers={self.n_numbers}, max_number={self.max_number}, "

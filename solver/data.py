@@ -50,7 +50,7 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
 STEP_LIMITS = {"max_number": 100, "max_target": 999}  # the step codec's least limits: every tv card and target
 
 
-def codec_for_manifest(manifest: dict[str, Any], codec_format: str = "chars", computed_results: bool = False) -> Codec:
+def codec_for_manifest(manifest: dict[str, Any], codec_format: str = "chars") -> Codec:
     """The codec a dataset needs: Sudoku shape from the manifest; for Countdown the character
     codec (lengths from the manifest's stats) or, with `codec_format="steps"`, the step codec
     (limits: at least STEP_LIMITS, more where the dataset's number or target range reaches further)."""
@@ -67,10 +67,7 @@ def codec_for_manifest(manifest: dict[str, Any], codec_format: str = "chars", co
             raise DataError("countdown manifest config names no n_numbers")
         numbers, targets = config.get("number_range") or [1, 1], config.get("target_range") or [0, 0]
         return CountdownStepCodec(int(n_numbers), max(STEP_LIMITS["max_number"], int(numbers[-1])),
-                                  max(STEP_LIMITS["max_target"], int(targets[-1])), rules=str(config.get("rules", "ml")),
-                                  computed_results=computed_results)
-    if computed_results:
-        raise DataError("computed_results needs the steps codec (data.codec: steps)")
+                                  max(STEP_LIMITS["max_target"], int(targets[-1])), rules=str(config.get("rules", "ml")))
     if codec_format != "chars":
         raise DataError(f"unknown countdown codec {codec_format!r} (expected 'chars' or 'steps')")
     return CountdownCodec.from_manifest(manifest)
@@ -109,11 +106,11 @@ class PuzzleDataModule(L.LightningDataModule):
 
     def __init__(self, directory: str | Path, batch_size: int, *, train_split: str = "train", val_split: str = "val",
                  augment: bool = True, max_train_records: int | None = None, max_val_records: int = 2048,
-                 num_workers: int = 0, seed: int = 0, codec_format: str = "chars", computed_results: bool = False):
+                 num_workers: int = 0, seed: int = 0, codec_format: str = "chars"):
         super().__init__()
         self.directory = Path(directory)
         self.manifest = read_manifest(self.directory)
-        self.codec = codec_for_manifest(self.manifest, codec_format, computed_results)
+        self.codec = codec_for_manifest(self.manifest, codec_format)
         self.batch_size = batch_size
         self.train_split, self.val_split = train_split, val_split
         self.augment = augment and (isinstance(self.codec, SudokuCodec) or getattr(self.codec, "format", None) == "steps")

@@ -14,7 +14,7 @@ core passes only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -109,16 +109,13 @@ def draw_loops(max_loops: int, sampling: str, generator: torch.Generator | None 
 
 
 def diffusion_loss(model: torch.nn.Module, target: torch.Tensor, frozen: torch.Tensor, config: LossConfig,
-                   *, loops: int | None = None, generator: torch.Generator | None = None,
-                   couple: Any = None) -> LossOutput:
+                   *, loops: int | None = None, generator: torch.Generator | None = None) -> LossOutput:
     """One training loss: draw t and the loop count, mask, run the model, weight the per-loop losses.
 
     target (B, T) long (IGNORE where unknown), frozen (B, T) bool. `model` is a Denoiser (or
     a compiled one) with `.config`. `loops` overrides the drawn count (tests, evaluation).
     A time-conditioned model gets the masked fraction of each row's answer, which is what the
-    sampler passes at inference (the drawn t is only its expectation). `couple(target, masked)
-    -> (masked, in_loss)` (a codec's couple_mask) reshapes the drawn mask; the loss then covers
-    the masked positions that are in_loss.
+    sampler passes at inference (the drawn t is only its expectation).
     """
     net_config = model.config if hasattr(model, "config") else model._orig_mod.config
     if loops is None:
@@ -127,12 +124,6 @@ def diffusion_loss(model: torch.nn.Module, target: torch.Tensor, frozen: torch.T
     t = sample_t(target.shape[0], t_min=config.t_min, low_discrepancy=config.low_discrepancy,
                  generator=same_device, device=target.device)
     noisy, masked = mask_tokens(target, frozen, t, net_config.mask_id, generator=same_device)
-    scored = masked
-    if couple is not None:
-        masked, in_loss = couple(target, masked)
-        masked &= ~frozen & (target != IGNORE)
-        noisy = target.masked_fill(masked, net_config.mask_id)
-        scored = masked & in_loss
 
     answer = ~frozen & (target != IGNORE)  # (B, T) positions that could be masked
     weights = loop_weights(loops, config.supervision)
@@ -151,11 +142,11 @@ def diffusion_loss(model: torch.nn.Module, target: torch.Tensor, frozen: torch.T
     loss = torch.zeros((), device=target.device)
     losses = []
     for logits, weight in zip(per_loop, weights):
-        value = masked_loss(logits, target, scored, t, config.objective, answer)
+        value = masked_loss(logits, target, masked, t, config.objective, answer)
         losses.append(float(value.detach()))
         if weight:
             loss = loss + weight * value
     with torch.no_grad():
-        hits = (per_loop[-1].argmax(dim=-1) == target) & scored
-        accuracy = float(hits.sum() / scored.sum().clamp(min=1))
-    return LossOutput(loss, losses, accuracy, int(scored.sum()), loops)
+        hits = (per_loop[-1].argmax(dim=-1) == target) & masked
+        accuracy = float(hits.sum() / masked.sum().clamp(min=1))
+    return LossOutput(loss, losses, accuracy, int(masked.sum()), loops)

@@ -110,9 +110,8 @@ def _say_refused(refused: list[tuple[int, str]]) -> None:
 
 
 def _is_input_error(err: Exception) -> bool:
-    """Errors about what the user gave (flags, files, checkpoints), not bugs (CheckpointError and
-    CodecError are ValueErrors)."""
-    return isinstance(err, (ValueError, OSError, KeyError))
+    """Errors about what the user gave (flags, files, checkpoints), not bugs."""
+    return isinstance(err, (ValueError, OSError, KeyError)) or type(err).__name__.endswith(("CheckpointError", "CodecError"))
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -140,11 +139,7 @@ def _run(args: argparse.Namespace) -> int:
     too_many = [lp for lp in loops if lp is not None and lp > model_max]
     if too_many:
         raise UsageError(f"--loops: {too_many[0]} exceeds this model's max_loops = {model_max}")
-    from .constraints import PLAIN_REFUSED, needs_constraint
     from .sampler import supported_loops
-
-    if "plain" in decodings and needs_constraint(loaded.codec):
-        raise UsageError(f"--decoding plain: {PLAIN_REFUSED}")
 
     untrained = [lp for lp in loops if lp is not None and lp > supported_loops(loaded.model)]
     if untrained and not args.untrained_loops:

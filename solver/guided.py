@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .constraints import PLAIN_REFUSED, constraint_for, needs_constraint
+from .constraints import constraint_for
 from .sampler import SampleOptions, sample
 from .search import search
 from .trace import Tracer, row_frames
@@ -244,8 +244,6 @@ def solve_guided(
     options = options or SampleOptions()
     if retries < 0 or samples < 1:
         raise ValueError(f"retries must be >= 0 and samples >= 1 (got {retries}, {samples})")
-    if needs_constraint(codec) and not (options.constrain or options.search):
-        raise ValueError(PLAIN_REFUSED)
     task_inputs = [as_task_input(codec, item) for item in inputs]
     start_tokens, frozen, _ = codec.encode_batch(task_inputs)
     count = len(task_inputs)

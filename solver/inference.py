@@ -170,11 +170,6 @@ def solve_instances(task: str, instances: Sequence[Any], args: Any) -> list[Answ
         groups.setdefault(name, []).append(i)
     for name, indices in groups.items():
         loaded = load(name, device=device)
-        from .constraints import needs_constraint
-
-        run_options = options
-        if needs_constraint(loaded.codec) and not (options.constrain or options.search):
-            run_options = options.model_copy(update={"constrain": True})  # the calculator writes its results
         taken = []
         for i in indices:
             refused = admit(loaded, task, instances[i])
@@ -182,7 +177,7 @@ def solve_instances(task: str, instances: Sequence[Any], args: Any) -> list[Answ
                 taken.append(i)
             else:
                 results[i] = Answer(None, error=refused)
-        outcomes = solve_batches(loaded, [instances[i] for i in taken], run_options, retries, samples, batch_size)
+        outcomes = solve_batches(loaded, [instances[i] for i in taken], options, retries, samples, batch_size)
         for i, outcome in zip(taken, outcomes):
             results[i] = Answer(outcome.answer or None, bool(outcome.valid))
     return [r if r is not None else Answer(None) for r in results]

@@ -70,17 +70,10 @@ def warmup_cosine(step: int, warmup: int, total: int, min_ratio: float) -> float
 
 def solve_rate(model: Any, codec: Codec, tokens: torch.Tensor, frozen: torch.Tensor, *, loops: int | None = None,
                steps: int | None = None) -> float:
-    """Fraction of puzzles (tokens (B, T), MASK at the answer) the model solves, by the verifier.
-    A model whose results are the calculator's (codec.computed_results) decodes constrained."""
+    """Fraction of puzzles (tokens (B, T), MASK at the answer) the model solves, by the verifier."""
     from .sampler import SampleOptions, sample
 
-    constraint = None
-    if getattr(codec, "computed_results", False):
-        from .constraints import constraint_for
-
-        constraint = constraint_for(codec)
-    options = SampleOptions(loops=loops, steps=steps, constrain=constraint is not None)
-    answers = sample(model, tokens, frozen, options, mask_id=codec.mask_id, constraint=constraint).tokens
+    answers = sample(model, tokens, frozen, SampleOptions(loops=loops, steps=steps), mask_id=codec.mask_id).tokens
     from .guided import check_batch
 
     return float(check_batch(codec, tokens.cpu(), answers.cpu()).mean())
@@ -97,8 +90,6 @@ class SolverModule(L.LightningModule):
         self.loss_config = LossConfig.model_validate(loss_config)
         self.train_config = train_config
         self.codec = codec_from_config(codec_config)
-        # the calculator fills results: training masks them as it would (CountdownStepCodec.couple_mask)
-        self.couple = self.codec.couple_mask if getattr(self.codec, "computed_results", False) else None
         decay = train_config.get("ema_decay")
         self.ema = EMA(self.net, decay) if decay else None
         self.__dict__["_compiled"] = None  # not a submodule: keeps state_dict keys free of _orig_mod
@@ -117,7 +108,7 @@ class SolverModule(L.LightningModule):
     # ------------------------------------------------------------------ steps
     def training_step(self, batch: list[torch.Tensor], batch_idx: int) -> torch.Tensor:
         _, frozen, target = batch
-        out = diffusion_loss(self.train_net, target, frozen, self.loss_config, couple=self.couple)
+        out = diffusion_loss(self.train_net, target, frozen, self.loss_config)
         log_every = self.train_config.get("log_every", 25)
         self.log("train/loss", out.loss, prog_bar=True, batch_size=target.shape[0])
         if batch_idx % log_every == 0:
@@ -132,8 +123,7 @@ class SolverModule(L.LightningModule):
     def validation_step(self, batch: list[torch.Tensor], batch_idx: int) -> None:
         tokens, frozen, target = batch
         generator = torch.Generator(device=target.device).manual_seed(1234 + batch_idx)  # same masks every time
-        out = diffusion_loss(self.net, target, frozen, self.loss_config, loops=self.net.config.loops, generator=generator,
-                             couple=self.couple)
+        out = diffusion_loss(self.net, target, frozen, self.loss_config, loops=self.net.config.loops, generator=generator)
         self.log_dict({"val/loss": out.loss, "val/token_acc": out.token_accuracy}, batch_size=target.shape[0],
                       sync_dist=True)  # averaged over DDP processes (each validates its own shard)
         budget = self.train_config.get("solve_puzzles", 0) - batch_idx * target.shape[0]

@@ -488,7 +488,7 @@ def train(config: RunConfig | None, *, data_dir: str | Path | None = None, out: 
         run.data_dir, config.train.batch_size, train_split=config.data.train_split, val_split=config.data.val_split,
         augment=config.data.augment, max_train_records=config.data.max_train_records,
         max_val_records=config.data.max_val_records, num_workers=config.train.num_workers, seed=run.seed,
-        codec_format=config.data.codec, computed_results=config.data.computed_results,
+        codec_format=config.data.codec,
     )
     codec = datamodule.codec
     if codec.task != config.task:

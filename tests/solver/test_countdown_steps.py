@@ -181,36 +181,3 @@ def test_augmentation_keeps_every_pair_valid_and_moves_numbers():
         moved += numbers != items[row][0]["numbers"]
     assert moved > 150  # 23 of 24 orders differ from the original
     assert int((new_target == PAD).sum()) == int((target == PAD).sum())
-
-
-def test_computed_results_mask_results_as_the_calculator_would_fill_them():
-    """couple_mask: a result is visible exactly when its step's a, op, b and the results they
-    refer to are (the last step's result, the target, always); result digits never in the loss;
-    every state it makes is one the calculator accepts (no conflict)."""
-    codec = CountdownStepCodec(4, computed_results=True)
-    assert codec_from_config(codec.to_config()).computed_results
-    assert "computed_results" not in CountdownStepCodec(4).to_config()  # old configs unchanged
-    pairs = _generated(4, 16, seed=5)
-    _, frozen, target = codec.encode_batch(pairs)
-    generator = torch.Generator().manual_seed(0)
-    calculator = CalculatorConstraint(codec)
-    for t in (0.1, 0.5, 0.9):
-        drawn = (torch.rand(target.shape, generator=generator) < t) & ~frozen
-        masked, in_loss = codec.couple_mask(target, drawn)
-        noisy = target.masked_fill(masked, MASK)
-        _, conflict = calculator.check(noisy)
-        assert not conflict.any()
-        for b in range(target.shape[0]):
-            ids = target[b].tolist()
-            hidden = []
-            for k in range(codec.n_steps):
-                start = codec.step_start(k)
-                digits = slice(start + 3, start + codec.step_len)
-                assert not in_loss[b, digits].any() and in_loss[b, start : start + 3].all()
-                refs = [ids[start], ids[start + 2]]
-                blocked = bool(drawn[b, start : start + 3].any()) or any(
-                    hidden[j] for j in range(k) if codec.ref_token("r", j) in refs)
-                expect = blocked and k < codec.n_steps - 1
-                assert masked[b, digits].tolist() == [expect] * codec.value_digits
-                assert masked[b, start : start + 3].tolist() == drawn[b, start : start + 3].tolist()  # slots as drawn
-                hidden.append(expect)
