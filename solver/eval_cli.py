@@ -110,8 +110,9 @@ def _say_refused(refused: list[tuple[int, str]]) -> None:
 
 
 def _is_input_error(err: Exception) -> bool:
-    """Errors about what the user gave (flags, files, checkpoints), not bugs."""
-    return isinstance(err, (ValueError, OSError, KeyError)) or type(err).__name__.endswith(("CheckpointError", "CodecError"))
+    """Errors about what the user gave (flags, files, checkpoints), not bugs (CheckpointError and
+    CodecError are ValueErrors)."""
+    return isinstance(err, (ValueError, OSError, KeyError))
 
 
 def _run(args: argparse.Namespace) -> int:
