@@ -9,13 +9,36 @@ plain dicts for the app.
     tracer = Tracer(tokens, vocab_size)
     result = sample(model, tokens, frozen, options, observer=tracer)
     frames = row_frames(tracer.frames, 0)
+
+To watch frames while a solve runs (the app streams them), wrap the call in `live(sink)`:
+every Tracer made in that thread inside the block hands each frame to the sink as it is made.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
+
+_live = threading.local()
+
+
+@contextmanager
+def live(sink: Callable[[str, Frame], None]) -> Iterator[None]:
+    """Inside this block, in this thread, every `Tracer` created calls `sink(event, frame)` as it
+    goes: event "frame" for each new frame, "commit" when a step's commit updates the last one
+    (the same `Frame`, now showing the state after the commit). The sink runs in the solving
+    thread, so it should copy what it keeps (`frame_record`); an exception it raises leaves the
+    sampler, which is how a caller stops a solve early."""
+    previous = getattr(_live, "sink", None)
+    _live.sink = sink
+    try:
+        yield
+    finally:
+        _live.sink = previous
 
 
 @dataclass
@@ -58,6 +81,7 @@ class Tracer:
         self.confidence = torch.ones(tokens.shape, dtype=torch.float16)
         self.backtracks = torch.zeros(tokens.shape[0], dtype=torch.int32)
         self.frames: list[Frame] = []
+        self.sink: Callable[[str, Frame], None] | None = getattr(_live, "sink", None)  # see `live`
 
     def _frame(self, step: int, loop: int, tokens, committed, active, nfe, reverted=None, kind="loop") -> Frame:
         frame = Frame(
@@ -75,6 +99,8 @@ class Tracer:
             kind=kind,
         )
         self.frames.append(frame)
+        if self.sink is not None:
+            self.sink("frame", frame)
         return frame
 
     def on_loop(self, step: int, loop: int, tokens: torch.Tensor, rows: torch.Tensor, logits: torch.Tensor, nfe: torch.Tensor) -> None:
@@ -94,6 +120,8 @@ class Tracer:
         last.tokens = tokens.cpu().to(self.dtype)
         last.committed = committed.cpu().clone()
         last.nfe = nfe.cpu().int()
+        if self.sink is not None:
+            self.sink("commit", last)
 
     def on_backtrack(self, step: int, row: int, tokens: torch.Tensor, reverted: torch.Tensor, nfe: torch.Tensor) -> None:
         """Row `row` undid commits: `tokens` (B,T) is the batch's state after the undo, `reverted`
@@ -137,14 +165,13 @@ def row_frames(frames: list[Frame], row: int) -> list[dict]:
     for i, frame in enumerate(frames):
         if frame.kind != "loop":  # a search frame: only the row that made it
             if bool(frame.active[row]):
-                extra = {"reverted": frame.reverted[row].tolist()} if frame.reverted is not None else {}
-                out.append(_record(frame, row) | extra)
+                out.append(frame_record(frame, row))
             continue
         following = frames[i + 1] if i + 1 < len(frames) else None
         step_ends = following is None or following.kind != "loop" or (following.step, following.retry) != (frame.step, frame.retry)
         if not bool(frame.active[row]) and not step_ends:
             continue
-        record = _record(frame, row)
+        record = frame_record(frame, row)
         if step_ends:
             if not any(record["committed"]) and not bool(frame.active[row]):
                 continue  # the row did not run this step
@@ -155,8 +182,9 @@ def row_frames(frames: list[Frame], row: int) -> list[dict]:
     return out
 
 
-def _record(frame: Frame, row: int) -> dict:
-    return {
+def frame_record(frame: Frame, row: int) -> dict:
+    """One row of one frame as a plain dict (the fields `row_frames` lists; `reverted` where the frame has it)."""
+    record = {
         "step": frame.step,
         "loop": frame.loop,
         "retry": frame.retry,
@@ -168,3 +196,6 @@ def _record(frame: Frame, row: int) -> dict:
         "backtracks": int(frame.backtracks[row]) if frame.backtracks is not None else 0,
         "kind": frame.kind,
     }
+    if frame.reverted is not None:
+        record["reverted"] = frame.reverted[row].tolist()
+    return record
