@@ -24,7 +24,7 @@ from . import (  # noqa: E402
     AddressProblem, cannot_serve, check_address, countdown_tab, render, server_address, sudoku_tab,
 )
 from .examples import countdown_examples, sudoku_examples  # noqa: E402
-from .models import ModelShelf, about_text  # noqa: E402
+from .models import ModelShelf, about_text, cards_text  # noqa: E402
 from .playback import DECODINGS, POLICIES, SPEEDS, Limits, SolveSettings, replay  # noqa: E402
 
 log = logging.getLogger("rmdm.app")
@@ -284,7 +284,9 @@ def build_demo(shelf: ModelShelf | None = None, limits: Limits = Limits()) -> gr
             _countdown_tab(shelf, limits)
         with gr.Accordion("About the model", open=False):
             about = gr.Markdown("Loading the bundled models...", elem_id="about")
-        demo.load(lambda: about_text(shelf), None, about, api_name=False, show_progress="hidden")
+            with gr.Accordion("Full model cards", open=False):
+                cards = gr.Markdown(elem_id="about-cards")
+        demo.load(lambda: (about_text(shelf), cards_text(shelf)), None, [about, cards], api_name=False, show_progress="hidden")
     return demo
 
 

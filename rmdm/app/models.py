@@ -27,9 +27,14 @@ class ModelInfo:
     layers: str
     card: str
     solve_rates: str  # markdown drawn from the solve_rates.json beside the card, or a note why there is none
+    rates: dict | None = None  # that solve_rates.json as data (None when there is none or it cannot be read)
+    card_path: str = ""  # where the card lives: solver/checkpoints/<name>/card.md for a bundled model
+
+    def summary_what(self) -> str:
+        return f"{self.size}x{self.size} Sudoku" if self.task == "sudoku" else f"Countdown, {self.size} numbers"
 
     def summary(self) -> str:
-        what = f"{self.size}x{self.size} Sudoku" if self.task == "sudoku" else f"Countdown, {self.size} numbers"
+        what = self.summary_what()
         loops = f"{self.loops} loops in training" if self.loops else "loops unknown"
         if self.max_loops:
             loops += f" (up to {self.max_loops} at inference)"
@@ -65,21 +70,39 @@ def _info(loaded: Any, task: str, size: int) -> ModelInfo:
         max_loops=getattr(cfg, "max_loops", None),
         layers=layers,
         card=str(getattr(loaded, "card", "") or ""),
-        solve_rates=_solve_rates(getattr(loaded, "path", None)),
+        **_solve_rates(getattr(loaded, "path", None)),
+        card_path=_card_path(getattr(loaded, "path", None)),
     )
 
 
-def _solve_rates(directory: Any) -> str:
-    """The "Measured solve rates" text of a checkpoint directory, from its solve_rates.json."""
+def _solve_rates(directory: Any) -> dict[str, Any]:
+    """{"solve_rates": the "Measured solve rates" text, "rates": the data} of a checkpoint
+    directory's solve_rates.json (a note why there is none, and None, when there is none)."""
     if directory is None:
-        return NO_SOLVE_RATES
+        return {"solve_rates": NO_SOLVE_RATES, "rates": None}
     from solver.checkpoint import read_solve_rates, solve_rates_markdown
 
     try:
         rates = read_solve_rates(directory)
-        return solve_rates_markdown(rates).strip() if rates else NO_SOLVE_RATES
+        text = solve_rates_markdown(rates).strip() if rates else NO_SOLVE_RATES
     except Exception as err:  # noqa: BLE001 - a bad file costs the panel its table, not the model
-        return f"(its solve rates could not be read: {err})"
+        return {"solve_rates": f"(its solve rates could not be read: {err})", "rates": None}
+    return {"solve_rates": text, "rates": rates}
+
+
+def _card_path(directory: Any) -> str:
+    """The card's path as a reader finds it: in the package for a bundled model, else on disk."""
+    if directory is None:
+        return ""
+    from pathlib import Path
+
+    from solver.checkpoint import CARD, bundled_dir
+
+    card = Path(directory) / CARD
+    try:
+        return str(Path("solver", "checkpoints") / card.resolve().relative_to(bundled_dir().resolve()))
+    except ValueError:
+        return str(card)
 
 
 class ModelShelf:
@@ -151,12 +174,87 @@ class ModelShelf:
         return f"No bundled model solves {what} yet (models here: {have_text}). Use the exact solver."
 
 
+def _rate(row: dict[str, Any]) -> str:
+    return f"{row['solve_rate']:.1%} ({row['solved']}/{row['puzzles']})"
+
+
+def _how(row: dict[str, Any]) -> str:
+    """How a solve_rates.json row decoded, as the app's verdicts say it: "plain + 4 retries"."""
+    from solver.checkpoint import decoding_label
+
+    retries = int(row.get("retries") or 0)
+    return decoding_label(row) + (f" + {retries} retr{'y' if retries == 1 else 'ies'}" if retries else "")
+
+
+def headline(rates: dict[str, Any] | None) -> list[tuple[str, str, str]]:
+    """(set, plain solve rate, best decoding's solve rate and how) for each measured set: the
+    plain row is plain decoding without retries; the best is the highest rate measured."""
+    lines = []
+    for item in (rates or {}).get("sets", []):
+        rows = [r for r in item.get("rows", []) if "solve_rate" in r]
+        if not rows:
+            continue
+        plain = [r for r in rows if _how(r) == "plain"]
+        best = max(rows, key=lambda r: r["solve_rate"])  # the first of equals: the cheapest, as measured
+        lines.append((str(item.get("set", "?")), _rate(plain[0]) if plain else "not measured",
+                      f"{_rate(best)}: {_how(best)}"))
+    return lines
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
 def about_text(shelf: ModelShelf) -> str:
-    """The "about the model" panel: each bundled checkpoint, its size and its measured solve rates."""
-    parts = []
-    for info in shelf.infos():
-        parts.append(f"{info.summary()}\n\n{info.solve_rates}")
-    text = "\n\n---\n\n".join(parts) or "No bundled model could be loaded here: the exact solvers still work."
+    """The "about the model" panel: the headline figures in one short table (model, parameters,
+    one line per measured set with the plain solve rate and the best decoding's), then where each
+    full card is; `cards_text` holds the cards themselves."""
+    infos = shelf.infos()
+    lines = []
+    if infos:
+        lines += ["| model | parameters | evaluation set | plain decoding | best measured |", "|---|---:|---|---:|---|"]
+        for info in infos:
+            what = f"**{info.name}** ({info.summary_what()})"
+            figures = headline(info.rates) or [(info.solve_rates if info.rates is None else "(no measured set)", "", "")]
+            for k, (label, plain, best) in enumerate(figures):
+                first = (what, f"{info.parameters:,}") if k == 0 else ("", "")
+                lines.append(f"| {' | '.join(_cell(x) for x in (*first, label, plain, best))} |")
+        machines = sorted({str(info.rates.get("machine")) for info in infos if info.rates and info.rates.get("machine")})
+        lines += ["", "Solve rates judged by the puzzle verifiers on each set (its label says how it was drawn). "
+                  "Plain = the model alone (no constraint, no search), no retries; best = the highest rate any "
+                  "measured decoding reached (constrained, search, retries, best of N)"
+                  + (f"; measured on {', '.join(machines)}." if machines else "."),
+                  "", "Each model's full card (architecture, training, every measured row and its command): "
+                  + ", ".join(f"`{info.card_path}`" for info in infos if info.card_path)
+                  + "; also under *Full model cards* below."]
+    text = "\n".join(lines) or "No bundled model could be loaded here: the exact solvers still work."
     if shelf.problems:
         text += "\n\n**Not loaded:**\n\n" + "\n".join(f"- {p}" for p in shelf.problems)
     return text
+
+
+def cards_text(shelf: ModelShelf) -> str:
+    """Every loaded model's summary and full card (headings shifted down two levels to sit
+    inside the panel), with the solve rates of its solve_rates.json where the card lacks them."""
+    from solver.checkpoint import SOLVE_RATES_HEADING
+
+    parts = []
+    for info in shelf.infos():
+        card = _demote(info.card.strip()) if info.card.strip() else "(no card)"
+        part = f"{info.summary()}\n\n`{info.card_path}`\n\n{card}"
+        if SOLVE_RATES_HEADING not in info.card:
+            part += f"\n\n{_demote(info.solve_rates)}"
+        parts.append(part)
+    return "\n\n---\n\n".join(parts) or "No model is loaded."
+
+
+def _demote(markdown: str, levels: int = 2) -> str:
+    """Headings `#`..`####` become two levels smaller; fenced code is left alone."""
+    out, fenced = [], False
+    for line in markdown.splitlines():
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        elif not fenced and line.startswith("#"):
+            line = "#" * levels + line
+        out.append(line)
+    return "\n".join(out)

@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch")
 
 from puzzles.sudoku import SudokuShape  # noqa: E402
 from rmdm.app import sudoku_tab  # noqa: E402
-from rmdm.app.models import NO_SOLVE_RATES, ModelShelf, about_text  # noqa: E402
+from rmdm.app.models import NO_SOLVE_RATES, ModelShelf, about_text, cards_text, headline  # noqa: E402
 from rmdm.app.playback import SolveSettings  # noqa: E402
 from solver.checkpoint import (  # noqa: E402
     CARD as CARD_FILE,
@@ -65,11 +65,17 @@ def test_a_saved_checkpoint_serves_the_app(tiny_checkpoint, tmp_path):
     assert "at most 2 loops" in update[2]  # trained at 2: the loop embedding's rows 3 and 4 never trained
 
 
-def test_about_panel_names_each_model_with_the_solve_rates_beside_its_card(tiny_checkpoint, tmp_path):
-    text = about_text(ModelShelf(extra=[str(tiny_checkpoint)], bundled=False))
-    assert "**tiny4**" in text and "4x4 Sudoku" in text and "Measured by `python -m benchmarks.evaluate_bundled` on a test;" in text
-    assert "| four puzzles | 0 | 1/4 | 25.0% [5.0%, 70.0%] | 12.0 |" in text and "| four puzzles | 0 | hard | 0/2 | 0.0% |" in text
-    assert "## Solve rates" not in text  # read from solve_rates.json, not cut out of the card
+def test_about_panel_shows_headline_figures_and_points_to_the_full_card(tiny_checkpoint, tmp_path):
+    """Issue 16 item 12: a short table (model, parameters, per set the plain rate and the best
+    decoding's), then where the full card is; the card itself sits in a collapsed accordion."""
+    shelf = ModelShelf(extra=[str(tiny_checkpoint)], bundled=False)
+    text = about_text(shelf)
+    assert "| **tiny4** (4x4 Sudoku) |" in text and "| four puzzles | 25.0% (1/4) | 25.0% (1/4): plain |" in text
+    assert f"`{tiny_checkpoint / CARD_FILE}`" in text and "Full model cards" in text
+    assert "## Solve rates" not in text and "By difficulty level" not in text  # the details stay in the card
+    cards = cards_text(shelf)
+    assert "### tiny4" in cards and "Untrained." in cards  # the card, its headings two levels down
+    assert "| four puzzles | 0 | 1/4 | 25.0% [5.0%, 70.0%] | 12.0 |" in cards  # its measured rows, from the JSON
     assert "could be loaded" in about_text(ModelShelf(bundled=False))
     bare = shutil.copytree(tiny_checkpoint, tmp_path / "bare")
     (bare / SOLVE_RATES).unlink()
@@ -77,6 +83,28 @@ def test_about_panel_names_each_model_with_the_solve_rates_beside_its_card(tiny_
     (bare / SOLVE_RATES).write_text("{not json")
     text = about_text(ModelShelf(extra=[str(bare)], bundled=False))
     assert "could not be read" in text and "not valid JSON" in text and "**bare**" in text  # the model still serves
+
+
+def test_headline_takes_the_plain_row_and_the_best_of_every_decoding():
+    row = {"retries": 0, "solved": 3, "puzzles": 10, "solve_rate": 0.3, "ci_low": 0.1, "ci_high": 0.6, "mean_nfe": 9.0}
+    rates = {"machine": "m", "sets": [{"set": "s", "command": "c", "rows": [
+        row, {**row, "retries": 4, "solved": 4, "solve_rate": 0.4},
+        {**row, "decoding": "constrained", "samples": 8, "solved": 9, "solve_rate": 0.9},
+        {**row, "decoding": "search", "solved": 6, "solve_rate": 0.6}]}]}
+    assert headline(rates) == [("s", "30.0% (3/10)", "90.0% (9/10): constrained, best of 8")]
+    only_search = {"machine": "m", "sets": [{"set": "t", "command": "c", "rows": [{**row, "decoding": "search"}]}]}
+    assert headline(only_search) == [("t", "not measured", "30.0% (3/10): search")]
+
+
+@pytest.mark.skipif(not list_checkpoints(), reason="no bundled checkpoint in this checkout")
+def test_the_about_panel_is_short_for_the_bundled_models():
+    shelf = ModelShelf()
+    text = about_text(shelf)
+    sets = sum(len((read_solve_rates(bundled_dir() / name) or {}).get("sets", [])) for name in list_checkpoints())
+    assert len(text.splitlines()) <= sets + 8  # header, one line per set, two notes
+    for name in list_checkpoints():
+        assert f"`solver/checkpoints/{name}/card.md`" in text
+        assert (bundled_dir() / name / CARD_FILE).read_text().splitlines()[0][1:] in cards_text(shelf)
 
 
 @pytest.mark.skipif(not list_checkpoints(), reason="no bundled checkpoint in this checkout")
