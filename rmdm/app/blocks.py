@@ -13,6 +13,7 @@ import argparse
 import logging
 import os
 import threading
+from contextlib import closing
 from dataclasses import dataclass
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: no calls home
@@ -56,8 +57,9 @@ def _stream(handler):
 
     def run(*args):
         try:
-            for html, caption, verdict, index, state in handler(*args):
-                yield html, caption, verdict, _slider(state, index), state
+            with closing(handler(*args)) as updates:  # closed by Stop or the time limit: the solve stops too
+                for html, caption, verdict, index, state in updates:
+                    yield html, caption, verdict, _slider(state, index), state
         except Exception as err:  # noqa: BLE001 - the user sees a message, the log the traceback
             log.exception("solve failed")
             message = render.verdict_box("bad", f"Something went wrong: {err}", state="error")
@@ -175,17 +177,26 @@ class Player:
                 stop = gr.Button("Stop", size="sm", variant="stop")
         return cls(board, caption, verdict, frame, again, stop, gr.State(None))
 
-    def wire(self, show, speed: gr.Radio, solvers: list[tuple[gr.Button, object, list, str]]) -> None:
+    def wire(self, show, stop, scrub, speed: gr.Radio, solvers: list[tuple[gr.Button, object, list, str]]) -> None:
         """Each (button, handler, inputs, api name) streams into this player; replay, stop and
-        the slider work on the kept run. `show(run, index)` draws one frame."""
+        the slider work on the kept run. `show(run, index)` draws one frame; `stop(run, index)` and
+        `scrub(run, index)` the frame the slider is on with a verdict about that frame (None: no run)."""
         outputs = [self.board, self.caption, self.verdict, self.frame, self.run]
         options = dict(show_progress="hidden", time_limit=180)
         events = [button.click(_stream(fn), inputs, outputs, api_name=name, **options) for button, fn, inputs, name in solvers]
         replayed = lambda run, name: replay(run, name, lambda i: show(run, i))  # noqa: E731
         events.append(self.again.click(_stream(replayed), [self.run, speed], outputs, api_name=False, **options))
-        stopped = lambda run: run.verdict_html if run is not None else ""  # noqa: E731 - the slider still spans it all
-        self.stop.click(stopped, self.run, self.verdict, cancels=events, api_name=False, show_progress="hidden")
-        self.frame.input(show, [self.run, self.frame], [self.board, self.caption], show_progress="hidden", api_name=False)
+
+        def at_frame(handler):  # the slider still spans the whole run
+            def drawn(run, index):
+                frame = handler(run, index)
+                return frame if frame is not None else (gr.skip(), gr.skip(), gr.skip())
+
+            return _safe(drawn, 2, 3)
+
+        drawn = [self.board, self.caption, self.verdict]
+        self.stop.click(at_frame(stop), [self.run, self.frame], drawn, cancels=events, api_name=False, show_progress="hidden")
+        self.frame.input(at_frame(scrub), [self.run, self.frame], drawn, show_progress="hidden", api_name=False)
 
 
 def _sudoku_tab(shelf: ModelShelf, limits: Limits) -> None:
@@ -208,14 +219,9 @@ def _sudoku_tab(shelf: ModelShelf, limits: Limits) -> None:
             gr.HTML(render.LEGEND)
     board = player.board
 
-    def on_text(value):
-        preview_board, preview_note, n = sudoku_tab.preview(value)
-        if n is None:
-            return preview_board, preview_note
-        info = shelf.info("sudoku", n)
-        if info is None:
-            return preview_board, preview_note + render.verdict_box("warn", shelf.missing_reason("sudoku", n))
-        return preview_board, preview_note + f"<div class='rmdm-legend'>solved by the bundled model {info.name}</div>"
+    def on_text(value):  # the board, the note, and the Size radio follows the puzzle
+        preview_board, preview_note, n = sudoku_tab.follow_text(shelf, value)
+        return preview_board, preview_note, gr.skip() if n is None else n
 
     def solve_with_model(value, speed_name, *settings):
         yield from sudoku_tab.solve_model(shelf, value, _settings(*settings), speed_name, limits)
@@ -230,9 +236,11 @@ def _sudoku_tab(shelf: ModelShelf, limits: Limits) -> None:
 
     size.change(on_size, [size, level, text], [level, board], api_name=False, show_progress="hidden")
     generate.click(_safe(sudoku_tab.generate, 0, 1, as_text=True), [size, level], text, api_name="generate_sudoku")
+    for cleared in (generate.click, text.input):  # the dropdown names an example only while it is shown
+        cleared(lambda: None, None, example, api_name=False, show_progress="hidden")
     example.input(lambda label: examples.get(label, ""), example, text, api_name=False)
-    text.change(_safe(on_text, 1, 2), text, [board, note], show_progress="hidden", api_name=False)
-    player.wire(sudoku_tab.show, speed, [
+    text.change(_safe(on_text, 1, 3), text, [board, note, size], show_progress="hidden", api_name=False)
+    player.wire(sudoku_tab.show, sudoku_tab.stop, sudoku_tab.scrub, speed, [
         (solve, solve_with_model, [text, speed, *controls], "solve_sudoku"),
         (exact, exact_once, [text], "solve_sudoku_exact"),
     ])
@@ -266,9 +274,16 @@ def _countdown_tab(shelf: ModelShelf, limits: Limits) -> None:
     def exact_once(nums, goal, rule):
         yield countdown_tab.solve_exact(nums, goal, rule)
 
+    def on_numbers(value):  # the count radio follows the numbers typed, when it offers that count
+        n = countdown_tab.count_of(value)
+        return gr.skip() if n is None else n
+
     generate.click(_safe(countdown_tab.generate, 2, 3), [count, rules], [numbers, target, note], api_name="generate_countdown")
+    for cleared in (generate.click, numbers.input, target.input):  # the dropdown names an example only while it is shown
+        cleared(lambda: None, None, example, api_name=False, show_progress="hidden")
     example.input(lambda label: examples.get(label, ("", "", "ml")), example, [numbers, target, rules], api_name=False)
-    player.wire(countdown_tab.show, speed, [
+    numbers.change(on_numbers, numbers, count, api_name=False, show_progress="hidden")
+    player.wire(countdown_tab.show, countdown_tab.stop, countdown_tab.scrub, speed, [
         (solve, solve_with_model, [numbers, target, rules, speed, *controls], "solve_countdown"),
         (exact, exact_once, [numbers, target, rules], "solve_countdown_exact"),
     ])

@@ -17,7 +17,7 @@ from puzzles.errors import PuzzleError
 from . import render
 from .frames import MASK, PAD, Run, reveal_views
 from .models import ModelShelf
-from .playback import Limits, SolveSettings, playback, run_model
+from .playback import Limits, ModelOutcome, SolveSettings, scrubbed, solve_live, stopped
 from .sudoku_tab import InputProblem, Update
 
 MAX_INPUT_CHARS = 200
@@ -34,6 +34,19 @@ def _ints(text: str | None, what: str) -> list[int]:
         if not re.fullmatch(r"[+-]?\d{1,9}", p):
             raise InputProblem(f"{p[:20]!r} in the {what} is not a whole number of at most 9 digits.")
     return [int(p) for p in parts]
+
+
+COUNTS = (3, 4, 5, 6)  # what the "How many numbers" radio offers
+
+
+def count_of(numbers: str | None) -> int | None:
+    """How many numbers the text holds, for the "How many numbers" radio to follow; None when
+    it cannot be read or the radio does not offer that count."""
+    try:
+        count = len(_ints(numbers, "numbers"))
+    except InputProblem:
+        return None
+    return count if count in COUNTS else None
 
 
 def read_instance(numbers: str | None, target: str | int | float | None, rules: str = "ml") -> Any:
@@ -104,9 +117,12 @@ def _numbers_target(run: Run) -> tuple[list[int], int]:
 
 
 def show(run: Run | None, index: int | float | None) -> tuple[str, str]:
-    """(prompt + answer strip + step checks, caption) of frame `index`."""
-    if run is None or not run.frames:
+    """(prompt + answer strip + step checks, caption) of frame `index` (a run with no frame yet:
+    the prompt)."""
+    if run is None:
         return "", render.caption(None)
+    if not run.frames:
+        return render.countdown_prompt(*_numbers_target(run)), render.caption(None)
     i = max(0, min(len(run.frames) - 1, int(index or 0)))
     view = run.frames[i]
     numbers, target = _numbers_target(run)
@@ -188,11 +204,6 @@ def solve_model(
         return
     positions = int((~encoded.frozen).sum())
     problem = limits.check(settings, positions, loaded)
-    from solver.constraints import needs_constraint
-
-    if problem is None and settings.decoding == "plain" and needs_constraint(codec):
-        problem = ("Plain decoding is not available for this model: it leaves the arithmetic to the calculator. "
-                   "Choose constrained or search.")
     if problem is None and settings.decoding != "plain":
         from solver.constraints import ConstraintError, constraint_for
 
@@ -203,10 +214,13 @@ def solve_model(
     if problem:
         yield _refuse(problem, "error", instance)
         return
-    yield render.countdown_prompt(instance.numbers, instance.target), render.caption(None), render.verdict_box(
-        "info", "The model is solving..."
-    ), 0, None
-    outcome = run_model(loaded, instance, settings, limits)
+    live_run = Run("countdown", instance.to_line(), [])
+    finish = lambda outcome: _judged_run(instance, outcome)  # noqa: E731
+    yield from solve_live(loaded, instance, settings, limits, speed, live_run, show, finish)
+
+
+def _judged_run(instance: Any, outcome: ModelOutcome) -> Run:
+    """The finished run: each attempt's answer checked (the bad step marked), and the verdict."""
     run = Run("countdown", instance.to_line(), outcome.views)
     attempts = []
     for retry, end in enumerate(run.retry_ends()):
@@ -227,5 +241,14 @@ def solve_model(
         title = f"Not solved: {outcome.answer or '(empty answer)'}: {error} ({tail})."
     details = attempts if len(attempts) > 1 else []
     run.verdict_html = render.verdict_box("ok" if valid else "bad", title, details, state="solved" if valid else "invalid")
-    yield from playback(run, speed, lambda i: show(run, i))
+    return run
 
+
+def stop(run: Run | None, index: int | float | None) -> tuple[str, str, str] | None:
+    """What Stop shows: the frame the slider is on, and a verdict about that frame (`playback.stopped`)."""
+    return stopped(run, index, show)
+
+
+def scrub(run: Run | None, index: int | float | None) -> tuple[str, str, str] | None:
+    """What dragging the slider shows: that frame, and a verdict about it (`playback.scrubbed`)."""
+    return scrubbed(run, index, show)

@@ -18,7 +18,7 @@ from puzzles.errors import PuzzleError
 from . import render
 from .frames import MASK, Run, View, reveal_views
 from .models import ModelShelf
-from .playback import Limits, SolveSettings, playback, run_model
+from .playback import Limits, ModelOutcome, SolveSettings, scrubbed, solve_live, stopped
 
 SIZES = (4, 6, 9)
 # The difficulty levels the generator reaches at each size (4x4 grids are all solved by
@@ -31,7 +31,20 @@ Update = tuple[str, str, str, int, Run | None]
 
 
 class InputProblem(Exception):
-    """Bad input: the message is shown to the user as it is."""
+    """Bad input: the message is shown to the user as it is. `puzzle` is the grid as read,
+    when it could be read (drawn beside the message), and `clashes` its clues that break a
+    rule (flat indices, drawn in red)."""
+
+    def __init__(self, message: str, puzzle: Any = None, clashes: frozenset[int] = frozenset()):
+        super().__init__(message)
+        self.puzzle = puzzle
+        self.clashes = clashes
+
+    def board(self) -> str:
+        """The puzzle as read, its clashing clues in red; an empty board when it could not be read."""
+        if self.puzzle is None:
+            return empty_board()
+        return _board(self.puzzle.to_line(), self.puzzle.shape, conflicts=self.clashes)
 
 
 @dataclass(frozen=True)
@@ -55,16 +68,33 @@ def read_puzzle(text: str | None) -> Checked:
     try:
         puzzle = parse_sudoku(text)
     except PuzzleError as err:
-        raise InputProblem(f"Cannot read the puzzle: {err}.") from None
+        raise InputProblem(f"Cannot read the puzzle: {err}.", *_clashing_clues(text)) from None
     if puzzle.n > MAX_SIZE:
         raise InputProblem(f"This app solves grids up to {MAX_SIZE}x{MAX_SIZE}; this one is {puzzle.n}x{puzzle.n}.")
     solutions = count_solutions(puzzle, limit=2)
     if solutions == 0:
-        raise InputProblem("This puzzle has no solution: its givens cannot all be kept.")
+        raise InputProblem("This puzzle has no solution: its givens cannot all be kept.", puzzle)
     shape = puzzle.shape
     note = f"{shape.n}x{shape.n} ({shape.box_rows}x{shape.box_cols} boxes), {puzzle.clues} givens, "
     note += "one solution." if solutions == 1 else "more than one solution: any valid filling counts."
     return Checked(puzzle, puzzle.to_line(), solutions == 1, note)
+
+
+def _clashing_clues(text: str) -> tuple[Any, frozenset[int]]:
+    """(the grid read without the clue check, the clues that repeat in a row, column or box),
+    or (None, {}) when the text is unreadable for another reason (or too large to draw)."""
+    from puzzles.sudoku import parse_sudoku, verify_sudoku
+
+    try:
+        puzzle = parse_sudoku(text, check_conflicts=False)
+    except PuzzleError:
+        return None, frozenset()
+    if puzzle.n > MAX_SIZE:
+        return None, frozenset()
+    verdict = verify_sudoku(puzzle, puzzle)
+    n = puzzle.n
+    clashes = frozenset(r * n + c for v in verdict.violations if v.kind in ("row", "column", "box") for r, c in v.cells)
+    return (puzzle, clashes) if clashes else (None, frozenset())
 
 
 def _shape(run_or_size: Run | int):
@@ -91,9 +121,25 @@ def preview(text: str | None) -> tuple[str, str, int | None]:
     try:
         checked = read_puzzle(text)
     except InputProblem as err:
-        return empty_board(), render.verdict_box("warn", str(err)), None
+        message = str(err) + (" The clashing clues are marked in red." if err.clashes else "")
+        return err.board(), render.verdict_box("warn", message), None
     kind = "info" if checked.unique else "warn"
     return _board(checked.line, checked.puzzle.shape), render.verdict_box(kind, checked.note), checked.puzzle.n
+
+
+def follow_text(shelf: ModelShelf, text: str | None) -> tuple[str, str, int | None]:
+    """When the puzzle text changes (typed, generated, an example): (board, note, size) where
+    size is the puzzle's side for the Size radio to follow (None: leave it), and the note says
+    which bundled model would solve it, or why none."""
+    board, note, n = preview(text)
+    if n is None:
+        return board, note, None
+    info = shelf.info("sudoku", n)
+    if info is None:
+        note += render.verdict_box("warn", shelf.missing_reason("sudoku", n))
+    else:
+        note += f"<div class='rmdm-legend'>solved by the bundled model {info.name}</div>"
+    return board, note, n if n in SIZES else None
 
 
 def generate(size: int, level: str, seed: int | None = None) -> str:
@@ -145,9 +191,12 @@ def _count(n: int, noun: str) -> str:
 
 
 def show(run: Run | None, index: int | float | None) -> tuple[str, str]:
-    """(board, caption) of frame `index` of a run: what the scrub slider shows."""
-    if run is None or not run.frames:
+    """(board, caption) of frame `index` of a run: what the scrub slider shows (a run with no
+    frame yet, the model's before its first: the puzzle)."""
+    if run is None:
         return empty_board(), render.caption(None)
+    if not run.frames:
+        return _board(run.puzzle, _shape(run)), render.caption(None)
     i = max(0, min(len(run.frames) - 1, int(index or 0)))
     view = run.frames[i]
     board = _board(run.puzzle, _shape(run), view, run.marks.get(i, ()), i in run.solved)
@@ -160,6 +209,13 @@ def _refuse(message: str, state: str, line: str | None = None, shape: Any = None
     return board, render.caption(None), render.verdict_box(kind, message, state=state), 0, None
 
 
+def _refuse_input(err: InputProblem) -> Update:
+    """Unreadable or unsolvable input: the message, beside the grid as read when it could be."""
+    details = ["The clashing clues are marked in red."] if err.clashes else []
+    verdict = render.verdict_box("bad", str(err), details, state="error")
+    return err.board(), render.caption(None), verdict, 0, None
+
+
 def solve_exact(text: str | None) -> Update:
     """The exact solver's answer, shown as a two-frame run (puzzle, then solution)."""
     from puzzles.sudoku import solve_sudoku
@@ -167,7 +223,7 @@ def solve_exact(text: str | None) -> Update:
     try:
         checked = read_puzzle(text)
     except InputProblem as err:
-        return _refuse(str(err), "error")
+        return _refuse_input(err)
     shape = checked.puzzle.shape
     started = time.perf_counter()
     result = solve_sudoku(checked.puzzle)
@@ -190,11 +246,12 @@ def solve_exact(text: str | None) -> Update:
 def solve_model(
     shelf: ModelShelf, text: str | None, settings: SolveSettings, speed: str = "normal", limits: Limits = Limits()
 ) -> Iterator[Update]:
-    """Solve with the bundled model, then stream its trace frame by frame; the last yield has the verdict."""
+    """Solve with the bundled model, showing its frames while it works (`playback.solve_live`);
+    the last yield has the verdict."""
     try:
         checked = read_puzzle(text)
     except InputProblem as err:
-        yield _refuse(str(err), "error")
+        yield _refuse_input(err)
         return
     puzzle, shape, line = checked.puzzle, checked.puzzle.shape, checked.line
     loaded = shelf.get("sudoku", shape.n)
@@ -205,10 +262,15 @@ def solve_model(
     if problem:
         yield _refuse(problem, "error", line, shape)
         return
-    waiting = render.verdict_box("info", "The model is solving...")
-    yield _board(line, shape), render.caption(None), waiting, 0, None
-    outcome = run_model(loaded, puzzle, settings, limits)
-    run = Run("sudoku", line, outcome.views, shape=(shape.box_rows, shape.box_cols))
+    box = (shape.box_rows, shape.box_cols)
+    live_run = Run("sudoku", line, [], shape=box)
+    finish = lambda outcome: _judged_run(puzzle, line, box, outcome)  # noqa: E731
+    yield from solve_live(loaded, puzzle, settings, limits, speed, live_run, show, finish)
+
+
+def _judged_run(puzzle: Any, line: str, box: tuple[int, int], outcome: ModelOutcome) -> Run:
+    """The finished run: each attempt's last frame judged (broken units in red), and the verdict."""
+    run = Run("sudoku", line, outcome.views, shape=box)
     attempts = []
     for retry, end in enumerate(run.retry_ends()):
         valid, problems, cells = judge(puzzle, run.frames[end].cells)
@@ -228,5 +290,14 @@ def solve_model(
         title = f"Not solved: the verifier found {_count(len(problems), 'broken rule')}, marked in red ({tail})."
         details = attempts if len(attempts) > 1 else problems[:8]
         run.verdict_html = render.verdict_box("bad", title, details, state="invalid")
-    yield from playback(run, speed, lambda i: show(run, i))
+    return run
 
+
+def stop(run: Run | None, index: int | float | None) -> tuple[str, str, str] | None:
+    """What Stop shows: the frame the slider is on, and a verdict about that frame (`playback.stopped`)."""
+    return stopped(run, index, show)
+
+
+def scrub(run: Run | None, index: int | float | None) -> tuple[str, str, str] | None:
+    """What dragging the slider shows: that frame, and a verdict about it (`playback.scrubbed`)."""
+    return scrubbed(run, index, show)

@@ -263,3 +263,41 @@ def test_shipped_examples_are_all_readable():
     for label, (numbers, target, rules) in countdown_examples().items():
         *_, verdict, _, run = countdown_tab.solve_exact(numbers, target, rules)
         assert run is not None and "data-verdict='solved'" in verdict, label
+
+
+# ---------------------------------------------------------------- issue 16 item 12: what the page shows
+
+
+@pytest.mark.parametrize("text", ["11" + "." * 14, "1...\n1...\n....\n...."])  # a row clash; a column clash, grid form
+def test_conflicting_clues_are_drawn_with_the_clash_in_red(text):
+    board, note, size = sudoku_tab.preview(text)
+    assert size is None and "conflicts" in note and "marked in red" in note
+    assert board.count("given conflict") == 2 and board.count(">1</td>") == 2  # both clues drawn, both red
+    for update in (sudoku_tab.solve_exact(text), *sudoku_tab.solve_model(no_models(), text, SolveSettings())):
+        board, _, verdict, _, run = update
+        assert "conflicts" in verdict and "marked in red" in verdict and run is None
+        assert board.count("given conflict") == 2
+
+
+def test_an_unsolvable_puzzle_keeps_its_clues_on_the_board():
+    text = ".12.4...3......."  # no clue clashes, but r1c1 can hold nothing
+    board, note, _ = sudoku_tab.preview(text)
+    assert "no solution" in note and board.count("given") == 4 and "conflict" not in board
+
+
+def test_the_size_radio_follows_the_puzzle_shown():
+    examples = sudoku_examples()
+    four = next(label for label in examples if label.startswith("4x4"))
+    assert sudoku_tab.follow_text(no_models(), examples[four])[2] == 4
+    six = sudoku_tab.generate(6, "easy", seed=1)
+    board, note, size = sudoku_tab.follow_text(no_models(), six)
+    assert size == 6 and "No bundled model solves 6x6" in note and "data-n='6'" in board
+    assert sudoku_tab.follow_text(no_models(), EASY9)[2] == 9
+    for text in ("", "11" + "." * 14, "." * 64):  # nothing, a clash, an 8x8 (not a size the radio offers)
+        assert sudoku_tab.follow_text(no_models(), text)[2] is None
+
+
+@pytest.mark.parametrize("numbers, count", [("44, 15, 79", 3), ("1 2 3 4 5 6", 6), ("58,11,80,83", 4),
+                                            ("44", None), ("1,2,3,4,5,6,7", None), ("44,x,79", None), ("", None)])
+def test_the_count_radio_follows_the_numbers_typed(numbers, count):
+    assert countdown_tab.count_of(numbers) == count

@@ -3,6 +3,7 @@ deterministic stand-in models (tests/solver/fake_models.py) that know or miss th
 
 from __future__ import annotations
 
+import threading
 from types import SimpleNamespace
 
 import pytest
@@ -12,7 +13,7 @@ torch = pytest.importorskip("torch")
 from puzzles.countdown import parse_instance  # noqa: E402
 from puzzles.sudoku import parse_sudoku, solve_sudoku  # noqa: E402
 from rmdm.app import countdown_tab, sudoku_tab  # noqa: E402
-from rmdm.app.frames import MASK  # noqa: E402
+from rmdm.app.frames import MASK, Run  # noqa: E402
 from rmdm.app.models import ModelShelf  # noqa: E402
 from rmdm.app.playback import SPEEDS, Limits, SolveSettings  # noqa: E402
 from solver.codecs import CountdownCodec, SudokuCodec  # noqa: E402
@@ -44,8 +45,10 @@ def test_model_solves_and_every_frame_is_shown():
     board, caption, verdict, index, run = updates[-1]
     assert "data-verdict='solved'" in verdict and "NFE" in verdict
     assert "rmdm-board solved" in board and index == len(run.frames) - 1
-    assert updates[0][4] is None and "solving" in updates[0][2]  # said while the model works
-    assert len(updates) == len(run.frames) + 1  # each frame streamed (a short run)
+    assert "solving" in updates[0][2] and updates[0][3] == 0  # said at once, over the puzzle
+    assert updates[0][0] == sudoku_tab.show(run, 0)[0].replace(" fresh", "") or "given" in updates[0][0]
+    shown = [u[3] for u in updates[1:]]
+    assert shown == sorted(shown) and set(shown) == set(range(len(run.frames)))  # each frame streamed, in order
     first = run.frames[0]
     assert first.cells == FOUR and first.guesses and all(0 <= c <= 1 for c in first.confidence)
     assert any(any(v.committed) for v in run.frames)
@@ -142,3 +145,129 @@ def test_search_stays_within_the_apps_limits_and_countdown_says_why_not():
     assert "already backtracks" in update[2]
     (update,) = countdown_tab.solve_model(countdown_shelf(True), "44,15,79", "50", "ml", SolveSettings(decoding="constrained"))
     assert "reads characters and has none" in update[2] and update[4] is None
+
+
+# ---------------------------------------------------------------- Stop (issue 16 item 12)
+
+
+def test_stop_mid_run_describes_the_frozen_frame_not_the_final_verdict():
+    *_, (_, _, final, _, run) = sudoku_tab.solve_model(sudoku_shelf(False), FOUR, SolveSettings(), "instant")
+    assert "marked in red" in final and run.marks[len(run.frames) - 1]
+    board, caption, verdict = sudoku_tab.stop(run, 4)  # the board froze on frame 4 (step 2, loop 2)
+    assert (board, caption) == sudoku_tab.show(run, 4)
+    left = run.frames[4].masked
+    assert f"Stopped at step 2 of 10: {left} of 10 cells still masked" in verdict and "data-verdict='stopped'" in verdict
+    assert "red" not in verdict and "conflict" not in board  # no claim about red cells, none drawn
+    assert "Replay" in verdict  # where the verdict is
+    assert sudoku_tab.stop(run, len(run.frames) - 1)[2] == final  # on the last frame the verdict fits
+    board, caption, verdict = sudoku_tab.scrub(run, 4)  # dragging the slider: the verdict follows the board too
+    assert (board, caption) == sudoku_tab.show(run, 4)
+    assert f"Frame 5 of {len(run.frames)}, step 2 of 10: {left} of 10 cells still masked" in verdict and "red" not in verdict
+    assert sudoku_tab.scrub(run, len(run.frames) - 1)[2] == final and sudoku_tab.scrub(None, 3) is None
+
+
+def test_stop_on_a_rejected_attempt_names_the_red_cells_it_shows():
+    *_, (_, _, _, _, run) = sudoku_tab.solve_model(sudoku_shelf(False), FOUR, SolveSettings(retries=1), "instant")
+    first_end = run.retry_ends()[0]
+    board, _, verdict = sudoku_tab.stop(run, first_end)
+    assert "conflict" in board and "marked in red" in verdict and "attempt the verifier rejected" in verdict
+
+
+def test_stop_while_the_model_works_says_it_did_not_finish():
+    live = Run("sudoku", FOUR, [], shape=(2, 2))
+    assert "Stopped before the model" in sudoku_tab.stop(live, 0)[2]
+    *_, (_, _, _, _, run) = sudoku_tab.solve_model(sudoku_shelf(True), FOUR, SolveSettings(), "instant")
+    live.frames.extend(run.frames[:5])  # what a live run holds after five frames
+    _, _, verdict = sudoku_tab.stop(live, 4)
+    assert "stopped before it finished" in verdict and "solve again" in verdict
+    assert sudoku_tab.stop(None, 0) is None
+    *_, (_, _, final, _, countdown_run) = countdown_tab.solve_model(
+        countdown_shelf(False), "44,15,79", "50", "ml", SolveSettings(), "instant")
+    _, _, verdict = countdown_tab.stop(countdown_run, 1)
+    assert "characters still masked" in verdict and verdict != final
+
+
+# ---------------------------------------------------------------- frames while the model works (issue 16 item 11)
+
+
+class StuckAfterOnePass(FakeDenoiser):
+    """Stops in its second core pass until the test releases it: a frame exists, the solve is unfinished."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.release = threading.Event()
+        self.timed_out = False
+
+    def loop(self, h, cond, index):
+        if self.calls["loop"] >= 1 and not self.release.is_set():
+            self.timed_out = not self.release.wait(30)  # a handler that waits for the whole solve fails, not hangs
+        return super().loop(h, cond, index)
+
+
+def stuck_shelf(task: str) -> tuple[ModelShelf, StuckAfterOnePass]:
+    shelf = sudoku_shelf(True) if task == "sudoku" else countdown_shelf(True)
+    loaded = shelf.get(task, 4 if task == "sudoku" else 3)
+    fake = loaded.model
+    stuck = StuckAfterOnePass(vocab_size=fake.config.vocab_size, seq_len=fake.config.seq_len, loops=fake.config.loops,
+                              answer=fake.answer)
+    shelf.add(SimpleNamespace(model=stuck, codec=loaded.codec, name=loaded.name, card=CARD))
+    return shelf, stuck
+
+
+def _solve(task: str, shelf: ModelShelf, speed: str = "fast"):
+    if task == "sudoku":
+        return sudoku_tab.solve_model(shelf, FOUR, SolveSettings(), speed)
+    return countdown_tab.solve_model(shelf, "44,15,79", "50", "ml", SolveSettings(), speed)
+
+
+@pytest.mark.parametrize("task", ["sudoku", "countdown"])
+@pytest.mark.parametrize("speed", ["fast", "instant"])
+def test_the_first_frame_shows_after_one_network_pass(task, speed):
+    shelf, model = stuck_shelf(task)
+    updates = _solve(task, shelf, speed)
+    board, caption, verdict, index, run = next(updates)  # at once: the puzzle, and that the model works
+    assert "solving" in verdict and index == 0 and not run.frames
+    assert ("given" if task == "sudoku" else "rmdm-target") in board
+    board, caption, verdict, index, run = next(updates)  # the first frame, while the model is stuck in pass 2
+    assert not model.timed_out and not model.release.is_set() and model.calls["loop"] == 1
+    assert index == 0 and len(run.frames) == 1 and "loop 1" in caption and "NFE" in caption
+    assert "solving" in verdict and "step 1" in verdict and "masked" in board
+    model.release.set()
+    *_, (board, caption, verdict, index, run) = updates
+    assert "data-verdict='solved'" in verdict and index == len(run.frames) - 1 and not model.timed_out
+
+
+def test_closing_the_request_stops_the_solve():
+    """Stop, a closed tab or the time limit close the handler: the worker thread stops at its next frame."""
+    shelf, model = stuck_shelf("sudoku")
+    updates = _solve("sudoku", shelf)
+    next(updates), next(updates)
+    updates.close()
+    model.release.set()
+    for thread in threading.enumerate():
+        if thread.name == "rmdm-app-solve":
+            thread.join(timeout=30)
+    assert model.calls["loop"] == 2  # the pass it was stuck in, then no more (10 steps x 3 loops otherwise)
+
+
+def test_a_failing_model_is_reported_by_the_request():
+    shelf, model = stuck_shelf("sudoku")
+    model.release.set()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the network broke")
+
+    model.finish = broken
+    with pytest.raises(RuntimeError, match="the network broke"):  # blocks._stream shows it as a message
+        list(_solve("sudoku", shelf))
+
+
+@pytest.mark.parametrize("settings", [SolveSettings(retries=2), SolveSettings(adaptive=True, steps=3),
+                                      SolveSettings(decoding="constrained", retries=1)])
+def test_the_frames_shown_live_are_the_finished_runs(settings):
+    """What the page shows while the model works is what the slider scrubs afterwards (NFE counted
+    over the attempts as the finished trace counts it), so the playback goes on where the live view stopped."""
+    updates = list(sudoku_tab.solve_model(sudoku_shelf(False), FOUR, settings, "fast"))
+    live, run = updates[0][4], updates[-1][4]
+    fields = lambda v: (v.cells, v.guesses, v.committed, v.retry, v.step, v.loop, v.nfe, v.kind)  # noqa: E731
+    assert live is not run and [fields(v) for v in live.frames] == [fields(v) for v in run.frames]
