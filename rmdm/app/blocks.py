@@ -101,7 +101,9 @@ DECODING_INFO = {
 
 
 def _default_decoding(shelf: ModelShelf, task: str) -> str:
-    """Countdown decodes with its calculator by default where every bundled model has one; else plain."""
+    """Countdown searches over its calculator's legal steps by default where every bundled model
+    has the calculator (the model orders the search; the bundled countdown4 plans a valid answer
+    alone, constrained, for about one instance in seven, the search for all: docs/RESULTS.md); else plain."""
     from solver.constraints import ConstraintError, constraint_for
 
     if task != "countdown":
@@ -113,7 +115,7 @@ def _default_decoding(shelf: ModelShelf, task: str) -> str:
                 constraint_for(loaded.codec)
     except ConstraintError:
         return "plain"
-    return "constrained" if any(m is not None for m in models) else "plain"
+    return "search" if any(m is not None for m in models) else "plain"
 
 
 def _model_controls(max_steps: int, limits: Limits, max_loops: int | None = None, task: str = "sudoku",
@@ -263,8 +265,11 @@ def _countdown_tab(shelf: ModelShelf, limits: Limits) -> None:
         with gr.Column(scale=3, min_width=360):
             player = Player.build("countdown")
             gr.HTML(
-                "<div class='rmdm-legend'>Each box is one character of the answer: violet = still masked "
-                "(the model's guess, darker = more confident), amber = committed this step, · = padding. "
+                "<div class='rmdm-legend'>Each box is one slot of the answer. Each step is: an operand, the "
+                "operator, an operand, then the result's digits; ①②③④ are the given numbers and ❶❷❸ the "
+                "results of earlier steps. Violet = still masked (the model's guess, darker = more confident), "
+                "amber = committed this step, · = padding. With the calculator (constrained or search decoding) "
+                "each result is computed exactly once its step's operands and operator are chosen. "
                 "The table checks each step's arithmetic as it appears.</div>"
             )
 

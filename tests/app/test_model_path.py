@@ -271,3 +271,16 @@ def test_the_frames_shown_live_are_the_finished_runs(settings):
     live, run = updates[0][4], updates[-1][4]
     fields = lambda v: (v.cells, v.guesses, v.committed, v.retry, v.step, v.loop, v.nfe, v.kind)  # noqa: E731
     assert live is not run and [fields(v) for v in live.frames] == [fields(v) for v in run.frames]
+
+
+def test_countdown_tab_searches_with_the_calculator_by_default_where_every_model_has_one():
+    from rmdm.app.blocks import _default_decoding
+    from solver.countdown_steps import CountdownStepCodec
+
+    assert _default_decoding(countdown_shelf(True), "countdown") == "plain"  # a character model: no calculator
+    steps = ModelShelf(bundled=False)
+    codec = CountdownStepCodec(3)
+    steps.add(SimpleNamespace(model=FakeDenoiser(vocab_size=codec.vocab_size, seq_len=codec.seq_len), codec=codec,
+                              name="fake-steps3", card=CARD))
+    assert _default_decoding(steps, "countdown") == "search"
+    assert _default_decoding(steps, "sudoku") == "plain"
