@@ -269,7 +269,8 @@ def _countdown_tab(shelf: ModelShelf, limits: Limits) -> None:
                 "operator, an operand, then the result's digits; ①②③④ are the given numbers and ❶❷❸ the "
                 "results of earlier steps. Violet = still masked (the model's guess, darker = more confident), "
                 "amber = committed this step, · = padding. With the calculator (constrained or search decoding) "
-                "each result is computed exactly once its step's operands and operator are chosen. "
+                "each result is computed exactly once its step's operands and operator are chosen: "
+                "teal = computed by the calculator, not by the model. "
                 "The table checks each step's arithmetic as it appears.</div>"
             )
 

@@ -130,7 +130,7 @@ def show(run: Run | None, index: int | float | None) -> tuple[str, str]:
     first_bad = min(bad) if bad else None
     body = render.countdown_prompt(numbers, target) + render.countdown_strip(view, PAD)
     body += render.step_table(step_rows(view.text or view.cells, first_bad, run.notes.get(i, "")))
-    return body, render.caption(view)
+    return body, render.caption(view, forced="computed: the calculator")
 
 
 def _refuse(message: str, state: str, instance: Any = None) -> Update:

@@ -42,6 +42,7 @@ class View:
     kind: str = "loop"  # "loop", or a search's "backtrack" / "propagate"
     reverted: tuple[bool, ...] = ()
     backtracks: int = 0
+    computed: tuple[bool, ...] = ()  # filled without the network so far: one legal token was left (Countdown: the calculator)
     text: str = ""  # the answer as the codec reads it at this frame, where that is not `cells` (Countdown steps)
 
     @property
@@ -110,6 +111,8 @@ def views_from_trace(
         retry = int(frame_field(fr, "retry", 0) or 0)
         max_step[retry] = max(max_step.get(retry, 0), int(frame_field(fr, "step", 0) or 0))
     views = []
+    computed: list[bool] = []  # per answer position: filled by propagation and still standing
+    last_retry = None
     for fr in frames:
         tokens = _row(frame_field(fr, "tokens"))
         preds = _row(frame_field(fr, "predictions"))
@@ -118,9 +121,15 @@ def views_from_trace(
         idx = list(positions) if positions is not None else list(range(len(tokens)))
         retry = int(frame_field(fr, "retry", 0) or 0)
         reverted = _row(frame_field(fr, "reverted"))
+        cells = token_chars([tokens[i] for i in idx])
+        if retry != last_retry or len(computed) != len(idx):
+            computed, last_retry = [False] * len(idx), retry
+        forced = str(frame_field(fr, "kind", "loop") or "loop") == "propagate"
+        computed = [(was or (forced and bool(comm and comm[i]))) and cells[k] != MASK
+                    for k, (i, was) in enumerate(zip(idx, computed))]
         views.append(
             View(
-                cells=token_chars([tokens[i] for i in idx]),
+                cells=cells,
                 guesses=token_chars([preds[i] for i in idx]) if preds else "",
                 confidence=tuple(float(conf[i]) for i in idx) if conf else (),
                 committed=tuple(bool(comm[i]) for i in idx) if comm else (),
@@ -133,6 +142,7 @@ def views_from_trace(
                 kind=str(frame_field(fr, "kind", "loop") or "loop"),
                 reverted=tuple(bool(reverted[i]) for i in idx) if reverted else (),
                 backtracks=int(frame_field(fr, "backtracks", 0) or 0),
+                computed=tuple(computed) if any(computed) else (),
                 text=decode(tokens) if decode is not None else "",
             )
         )

@@ -69,6 +69,7 @@ table.rmdm-board.solved { border-color: #15803d; box-shadow: 0 0 0 3px #86efac; 
 .rmdm-strip span.fresh { background: #fcd34d; color: #78350f; box-shadow: inset 0 0 0 2px #f59e0b; }
 .rmdm-strip span.pad { color: #cbd5e1; border-style: dashed; }
 .rmdm-strip span.conflict { background: #fecaca; color: #991b1b; }
+.rmdm-strip span.computed { background: #ccfbf1; color: #115e59; box-shadow: inset 0 0 0 2px #14b8a6; }
 table.rmdm-steps { margin: 10px auto 0; border-collapse: collapse; font-variant-numeric: tabular-nums;
   border: none !important; }
 table.rmdm-steps td { padding: 3px 10px; border: none !important; border-bottom: 1px solid #e5e7eb !important;
@@ -156,7 +157,7 @@ LEGEND = (
 )
 
 
-def caption(view: View | None, total_cells: int | None = None) -> str:
+def caption(view: View | None, total_cells: int | None = None, forced: str = "forced: one digit left") -> str:
     """Chips naming what the frame shows: retry, step k/K, loop l/L, NFE, cells left."""
     if view is None:
         return "<div class='rmdm-caption'><span class='rmdm-chip'>no solve yet</span></div>"
@@ -172,7 +173,7 @@ def caption(view: View | None, total_cells: int | None = None) -> str:
         if view.kind == "backtrack":
             chips.append("<span class='rmdm-chip backtrack'>backtrack: undone</span>")
         elif view.kind == "propagate":
-            chips.append("<span class='rmdm-chip'>forced: one digit left</span>")
+            chips.append(f"<span class='rmdm-chip'>{html.escape(forced)}</span>")
         elif view.kind == "decide":
             chips.append("<span class='rmdm-chip'>choice: the model's most likely digit</span>")
         else:
@@ -218,8 +219,10 @@ def countdown_strip(view: View, pad: str = "", bad: Iterable[int] = ()) -> str:
             if pad and ch == pad:
                 cls.append("pad")
                 text = "·"
-            if view.committed and view.committed[i]:
+            if view.committed and view.committed[i] and view.kind != "propagate":
                 cls.append("fresh")
+            if view.computed and view.computed[i]:
+                cls.append("computed")
         if i in bad:
             cls.append("conflict")
         attrs = f" class='{' '.join(cls)}'" if cls else ""

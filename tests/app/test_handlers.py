@@ -301,3 +301,25 @@ def test_the_size_radio_follows_the_puzzle_shown():
                                             ("44", None), ("1,2,3,4,5,6,7", None), ("44,x,79", None), ("", None)])
 def test_the_count_radio_follows_the_numbers_typed(numbers, count):
     assert countdown_tab.count_of(numbers) == count
+
+
+def test_countdown_strip_marks_what_the_calculator_computed():
+    """Positions a propagate frame commits (the calculator's results) stay marked as computed
+    until they are undone, and are drawn apart from the model's own commits."""
+    from rmdm.app import render
+    from rmdm.app.frames import views_from_trace
+
+    def frame(tokens, committed, kind="loop", step=0):
+        return {"tokens": tokens, "predictions": tokens, "confidence": [1.0] * 4, "committed": committed,
+                "step": step, "loop": 0, "retry": 0, "nfe": 1, "kind": kind}
+
+    chars = lambda ids: "".join("." if i == 0 else str(i) for i in ids)  # noqa: E731
+    frames = [frame([5, 0, 0, 0], [True, False, False, False]),
+              frame([5, 7, 0, 0], [False, True, False, False], "propagate"),
+              frame([5, 7, 3, 0], [False, False, True, False], step=1),
+              frame([5, 0, 0, 0], [False, False, False, False], "backtrack", step=2)]
+    views = views_from_trace(frames, chars)
+    assert [v.computed for v in views] == [(), (False, True, False, False), (False, True, False, False), ()]
+    strip = render.countdown_strip(views[2])
+    assert strip.count("class='computed'") == 1 and strip.count("class='fresh'") == 1
+    assert "computed: the calculator" in render.caption(views[1], forced="computed: the calculator")
