@@ -8,11 +8,16 @@ Each puzzle line gives one output line, in order: the answer in one-line form (S
 n*n digits; Countdown: step form), a space, and a verdict from the puzzle's verifier.
 A line that cannot be read gives `error: line N: ...` in its place (and on stderr); the
 other lines are still solved. Blank lines and `#` comments are skipped.
+
+The exact Sudoku path works in blocks of lines (a terminal's lines one at a time): one
+parse of the block into arrays, one compiled solve, one vectorised check and one write
+per block; every line still gets its own answer or its own error.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
@@ -116,23 +121,23 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: cannot read {args.input}: {err.strerror or err}", file=sys.stderr)
         return EXIT_MALFORMED
     with stream as text_lines:
-        items = _read_items(args, text_lines)
-        if args.method == "exact":
-            lines = (_exact_line(args, line_no, item) for line_no, item in items)
+        if args.method == "exact" and args.task == "sudoku":
+            blocks: Iterable[list[_Line]] = _exact_sudoku_blocks(text_lines, _block_size(text_lines))
+        elif args.method == "exact":
+            items = _read_items(args, text_lines)
+            blocks = ([_exact_countdown_line(args, line_no, item)] for line_no, item in items)
         else:
-            items = list(items)
+            items = list(_read_items(args, text_lines))
             try:
-                lines = iter(_model_lines(args, items) if items else ())  # nothing to solve: load no model
+                blocks = [_model_lines(args, items)] if items else []  # nothing to solve: load no model
             except _CannotRun as err:
                 print(f"error: {err}", file=sys.stderr)
                 return EXIT_CANNOT_RUN
         worst, count = EXIT_OK, 0
-        for line in lines:
-            print(line.text)
-            if line.code in (EXIT_MALFORMED, EXIT_CANNOT_RUN):
-                print(line.text, file=sys.stderr)
-            worst = max(worst, line.code)
-            count += 1
+        for lines in blocks:
+            _write(lines)
+            worst = max([worst, *(line.code for line in lines)])
+            count += len(lines)
     if count == 0:
         source = "the standard input" if args.input in (None, "-") else args.input
         print(f"note: no puzzles in {source}", file=sys.stderr)
@@ -158,6 +163,19 @@ def _read_items(args: argparse.Namespace, stream: Iterable[str]) -> Iterator[tup
     return iter_countdown_lines(stream, args.rules)
 
 
+def _write(lines: list[_Line]) -> None:
+    """The lines on stdout in one write, each error line also on stderr, in the same order
+    relative to the other lines as one print per line would give."""
+    start = 0
+    for i, line in enumerate(lines):
+        if line.code in (EXIT_MALFORMED, EXIT_CANNOT_RUN):
+            sys.stdout.write("".join(f"{item.text}\n" for item in lines[start : i + 1]))
+            print(line.text, file=sys.stderr)
+            start = i + 1
+    if start < len(lines):
+        sys.stdout.write("".join(f"{item.text}\n" for item in lines[start:]))
+
+
 def _error_line(line_no: int, err: ParseError) -> _Line:
     where = f"line {line_no}" + (f", column {err.column}" if err.column is not None else "")
     return _Line(f"error: {where}: {err.reason}", EXIT_MALFORMED)
@@ -165,17 +183,49 @@ def _error_line(line_no: int, err: ParseError) -> _Line:
 
 # ---------------------------------------------------------------- exact
 
+BLOCK_LINES = 4096  # input lines per block on the batched exact path
 
-def _exact_line(args: argparse.Namespace, line_no: int, item: Any) -> _Line:
+
+def _block_size(stream: TextIO) -> int:
+    """Lines per block: one from a terminal (each answer as soon as its line is typed)."""
+    try:
+        return 1 if stream.isatty() else BLOCK_LINES
+    except (AttributeError, ValueError):  # a stream without isatty, or a closed one
+        return BLOCK_LINES
+
+
+def _exact_sudoku_blocks(stream: Iterable[str], size: int) -> Iterator[list[_Line]]:
+    """The output lines of each block of `size` input lines: one parse of the block into
+    arrays, one solve and one vectorised check per grid size in it. The same lines as
+    solving one puzzle at a time with `solve_sudoku` and `verify_sudoku` (a test holds it
+    to that)."""
+    from puzzles.sudoku import read_sudoku_block, solve_batch, to_lines, verify_batch
+
+    lines = iter(stream)
+    first_line = 1
+    while block_text := list(itertools.islice(lines, size)):
+        block = read_sudoku_block(block_text, first_line)
+        first_line += len(block_text)
+        out: list[_Line | None] = [None] * len(block.line_nos)
+        for i, err in block.errors.items():
+            out[i] = _error_line(block.line_nos[i], err)
+        for group in block.groups:
+            result = solve_batch(group.grids, group.shape)
+            valid = verify_batch(group.grids, result.solutions, group.shape).tolist()
+            found = (result.counts > 0).tolist()
+            for i, text, ok, solved in zip(group.index.tolist(), to_lines(result.solutions), valid, found):
+                if ok:
+                    out[i] = _Line(f"{text} valid", EXIT_OK)
+                elif solved:  # the verifier disagrees with the solver: say so, never hide it
+                    out[i] = _Line(f"{text} invalid", EXIT_UNSOLVED)
+                else:
+                    out[i] = _Line("- no-solution", EXIT_UNSOLVED)
+        yield out  # type: ignore[misc]  # every position is an error or in one group
+
+
+def _exact_countdown_line(args: argparse.Namespace, line_no: int, item: Any) -> _Line:
     if isinstance(item, ParseError):
         return _error_line(line_no, item)
-    if args.task == "sudoku":
-        from puzzles.sudoku import solve_sudoku
-
-        solution = solve_sudoku(item).solution
-        if solution is None:
-            return _Line("- no-solution", EXIT_UNSOLVED)
-        return _verified(args, item, solution.to_line())
     from puzzles.countdown import closest, format_steps, solve_countdown
 
     steps = solve_countdown(item)

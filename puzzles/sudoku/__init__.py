@@ -24,9 +24,9 @@ medium, 51% hard and 7% extreme; 85% of magictour_top1465 is extreme, the rest h
 
 from .canonical import Symmetry, apply_symmetry, canonical_batch, canonical_form, random_symmetry
 from .generate import MIN_CLUES, Generated, generate_sudoku, min_clues
-from .parse import iter_sudoku_lines, parse_sudoku
+from .parse import SudokuBlock, SudokuGroup, iter_sudoku_lines, parse_sudoku, read_sudoku_block
 from .rating import HARD_MAX_GUESSES, LEVELS, Rating, rate_batch, rate_sudoku
-from .shape import DIGIT_CHARS, Sudoku, SudokuShape
+from .shape import DIGIT_CHARS, Sudoku, SudokuShape, to_lines
 from .solve import BatchSolveResult, SolveResult, count_solutions, singles_solve, solve_batch, solve_sudoku
 from .verify import SudokuVerdict, Violation, as_sudoku, verify_batch, verify_sudoku
 
@@ -40,6 +40,8 @@ __all__ = [
     "Rating",
     "SolveResult",
     "Sudoku",
+    "SudokuBlock",
+    "SudokuGroup",
     "SudokuShape",
     "SudokuVerdict",
     "Symmetry",
@@ -56,9 +58,11 @@ __all__ = [
     "random_symmetry",
     "rate_batch",
     "rate_sudoku",
+    "read_sudoku_block",
     "singles_solve",
     "solve_batch",
     "solve_sudoku",
+    "to_lines",
     "verify_batch",
     "verify_sudoku",
 ]

@@ -84,6 +84,19 @@ def digit_char(value: int, blank: str = ".") -> str:
     return blank if value == 0 else DIGIT_CHARS[value - 1]
 
 
+def to_lines(grids: np.ndarray, blank: str = ".") -> list[str]:
+    """`Sudoku.to_line` of each (n, n) grid of a (B, n, n) array, converted all at once."""
+    grids = np.asarray(grids)
+    if grids.ndim != 3 or len(blank) != 1 or not blank.isascii():
+        raise PuzzleError(f"to_lines takes (B, n, n) grids and a one-character blank, got {grids.shape} and {blank!r}")
+    cells = grids.shape[1] * grids.shape[2]
+    if grids.size and (grids.min() < 0 or grids.max() > MAX_SIZE):
+        raise PuzzleError(f"grid values must lie in 0..{MAX_SIZE}")
+    chars = np.frombuffer((blank + DIGIT_CHARS).encode("ascii"), dtype=np.uint8)
+    text = chars[grids.reshape(len(grids), cells)].tobytes().decode("ascii")
+    return [text[i : i + cells] for i in range(0, len(text), cells)]
+
+
 @lru_cache(maxsize=None)
 def unit_tables(shape: SudokuShape) -> tuple[np.ndarray, np.ndarray]:
     """(units (3n, n), peers (cells, P)) flat cell indices; units are rows, then columns, then boxes."""
