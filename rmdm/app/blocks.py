@@ -210,6 +210,7 @@ def _sudoku_tab(shelf: ModelShelf, limits: Limits) -> None:
                 level = gr.Dropdown(list(sudoku_tab.LEVELS_FOR_SIZE[9]), value="easy", label="Difficulty")
             generate = gr.Button("Generate a puzzle")
             example = gr.Dropdown(list(examples), value=None, label="Or pick an example")
+            gr.HTML(sudoku_tab.levels_line(shelf), elem_id="sudoku-levels")  # what the bundled 9x9 model handles alone
             text = gr.Textbox(
                 label="Puzzle", lines=4, max_lines=12, elem_id="sudoku-text",
                 placeholder="One line of 16, 36 or 81 characters ('.' or 0 for a blank), or one row per line",

@@ -9,6 +9,9 @@ from importlib import resources
 from pathlib import Path
 
 SHARED_PER_FILE = 5  # puzzles taken from each public benchmark file
+# A shipped Sudoku example whose label says this is one plain decoding fails and the search
+# solves (tests/app/test_examples_solved.py holds every shipped example to its label).
+SEARCH_HINT = "try Decoding: search"
 
 
 def _shipped(name: str) -> list[tuple[str, str]]:
@@ -28,9 +31,19 @@ def shared_benchmarks() -> Path | None:
     return path if path.is_dir() else None
 
 
+def shipped_sudoku_examples() -> dict[str, str]:
+    """label -> puzzle text, the shipped ones only."""
+    return dict(_shipped("sudoku.txt"))
+
+
+def promised_decoding(label: str) -> str | None:
+    """The decoding a shipped example's label asks for ("search" for SEARCH_HINT), or None: the app's default."""
+    return "search" if SEARCH_HINT in label else None
+
+
 def sudoku_examples() -> dict[str, str]:
     """label -> puzzle text."""
-    examples = dict(_shipped("sudoku.txt"))
+    examples = shipped_sudoku_examples()
     shared = shared_benchmarks()
     for path in sorted(shared.glob("sudoku/*.txt")) if shared else []:
         try:
@@ -43,13 +56,19 @@ def sudoku_examples() -> dict[str, str]:
     return examples
 
 
-def countdown_examples() -> dict[str, tuple[str, str, str]]:
-    """label -> (numbers text, target text, rules)."""
+def shipped_countdown_examples() -> dict[str, tuple[str, str, str]]:
+    """label -> (numbers text, target text, rules), the shipped ones only."""
     examples = {}
     for label, body in _shipped("countdown.txt"):
         values, _, rules = body.partition(" ")
         *numbers, target = values.split(",")
         examples[label] = (",".join(numbers), target, rules.strip() or "ml")
+    return examples
+
+
+def countdown_examples() -> dict[str, tuple[str, str, str]]:
+    """label -> (numbers text, target text, rules)."""
+    examples = shipped_countdown_examples()
     shared = shared_benchmarks()
     path = shared / "countdown" / "cd4_test.jsonl" if shared else None
     if path is not None and path.is_file():

@@ -201,6 +201,27 @@ def headline(rates: dict[str, Any] | None) -> list[tuple[str, str, str]]:
     return lines
 
 
+def level_rates(rates: dict[str, Any] | None) -> dict[str, tuple[int, int]]:
+    """level -> (solved, puzzles) of plain decoding without retries, per generator level
+    (puzzles.sudoku.LEVELS) measured in solve_rates.json; for a level several sets measured,
+    the set with the most puzzles of it."""
+    from puzzles.sudoku import LEVELS
+
+    found: dict[str, tuple[int, int]] = {}
+    for item in (rates or {}).get("sets", []):
+        for row in item.get("rows", []):
+            if _how(row) != "plain":
+                continue
+            for level, group in (row.get("by_group") or {}).items():
+                try:
+                    counts = (int(group["solved"]), int(group["puzzles"]))
+                except (KeyError, TypeError, ValueError):
+                    continue
+                if level in LEVELS and counts[1] > found.get(level, (0, 0))[1]:
+                    found[level] = counts
+    return {level: found[level] for level in LEVELS if level in found}
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 

@@ -17,7 +17,7 @@ from puzzles.errors import PuzzleError
 
 from . import render
 from .frames import MASK, Run, View, reveal_views
-from .models import ModelShelf
+from .models import ModelShelf, level_rates
 from .playback import Limits, ModelOutcome, SolveSettings, scrubbed, solve_live, stopped
 
 SIZES = (4, 6, 9)
@@ -140,6 +140,25 @@ def follow_text(shelf: ModelShelf, text: str | None) -> tuple[str, str, int | No
     else:
         note += f"<div class='rmdm-legend'>solved by the bundled model {info.name}</div>"
     return board, note, n if n in SIZES else None
+
+
+def levels_line(shelf: ModelShelf, n: int = 9) -> str:
+    """One line for the tab: how often the bundled n x n model solves each generator level by
+    itself (plain decoding, no retries), from its solve_rates.json; "" when nothing is measured."""
+    import html
+
+    info = shelf.info("sudoku", n)
+    levels = level_rates(info.rates) if info is not None else {}
+    if not levels:
+        return ""
+    said = [f"{solved / puzzles:.0%} of {level}" for level, (solved, puzzles) in levels.items()]
+    joined = said[0] if len(said) == 1 else ", ".join(said[:-1]) + " and " + said[-1]
+    counts = ", ".join(f"{level} {solved}/{puzzles}" for level, (solved, puzzles) in levels.items())
+    return (
+        f"<div class='rmdm-legend' title='{html.escape(counts, quote=True)}'>By itself (plain decoding) "
+        f"the bundled {n}x{n} model {html.escape(info.name)} solved {joined} held-out puzzles "
+        f"(levels as the generator rates them); for harder ones try Decoding: search.</div>"
+    )
 
 
 def generate(size: int, level: str, seed: int | None = None) -> str:
