@@ -43,10 +43,13 @@ class EvalSet:
     limit: int | None = None  # the first N puzzles only (a large set on CPU); the card shows the count
 
 
-# Countdown step models: plain decoding and the calculator constraint (with retries), the
-# search, and best-of-8 constrained samples at temperature 1 (issue 14's targets).
-COUNTDOWN_RUNS = [["--decoding", "plain,constrained,search"],
-                  ["--decoding", "constrained", "--samples", "8", "--retries", "0"]]
+# Countdown step models (issue 14's targets): plain decoding, the calculator constraint (with
+# retries), the search as `rmdm solve --search` and the app run it (one network pass orders it),
+# and best-of-8 constrained samples at temperature 1 on the first 200 (8 samples cost 8x).
+COUNTDOWN_RUNS = [["--decoding", "plain", "--retries", "0"],
+                  ["--decoding", "constrained"],
+                  ["--decoding", "search", "--steps", "1", "--retries", "0"],
+                  ["--decoding", "constrained", "--samples", "8", "--retries", "0", "--limit", "200"]]
 
 
 def plans() -> dict[str, list[EvalSet]]:
@@ -100,9 +103,10 @@ def evaluate(name: str, item: EvalSet, retries: str, limit: int | None, reuse: b
     for k, extra in enumerate(item.runs):
         out = ROOT / "runs" / "eval" / "bundled" / f"{name}-{data.stem}{f'-{k}' if k else ''}"
         command = ["rmdm", "eval", "--checkpoint", name, "--data", item.data, "--split", item.split,
-                   "--retries", retries, "--out", str(out.relative_to(ROOT)), "--quiet", *item.flags, *extra]
+                   "--retries", retries, "--out", str(out.relative_to(ROOT)), "--quiet", *item.flags]
         if limit or item.limit:
             command += ["--limit", str(limit or item.limit)]
+        command += extra  # last: a run's own flags (its --limit, --retries) win
         if reuse and (out / "results.json").is_file():
             print(f"reusing {out.relative_to(ROOT)}/results.json (--reuse)", file=sys.stderr)
         else:
