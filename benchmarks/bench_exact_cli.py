@@ -22,7 +22,10 @@ the CPU rate is the steadier figure). Beside it:
   subprocess that reads the file, solves and writes one line per puzzle). Skipped,
   with a message, when python-sat is not installed;
 - Countdown: `rmdm solve countdown --method exact` end to end on cd4_test x
-  --countdown-copies beside its solver alone, to show how much of a run is not the solver.
+  --countdown-copies beside its solver alone, to show how much of a run is not the solver;
+- with --before REF, the same end-to-end Sudoku command as the code of commit REF runs it
+  (its packages from `git archive`, first on sys.path), timed in the same run: the speed-up
+  as a ratio measured side by side (e3e703b~1 is the last one-line-at-a-time version).
 
 Every output is checked: each Sudoku line `<81 digits> valid`, the peer's solutions equal
 to ours (the puzzles have one solution each). Rows that need ../shared/benchmarks are
@@ -174,7 +177,23 @@ def peer_cli(path: str) -> int:
 # ---------------------------------------------------------------- rows
 
 
-def sudoku_rows(top: Path, copies: int, repeat: int, folder: Path) -> tuple[list[dict], dict]:
+def code_at(ref: str, folder: Path) -> Path:
+    """The packages as commit `ref` had them (no checkpoints), unpacked under `folder`."""
+    target = folder / "before"
+    target.mkdir()
+    paths = ["puzzles", "rmdm", "data_gen", "solver", ":(exclude)solver/checkpoints"]
+    archive = subprocess.run(["git", "archive", ref, "--", *paths], cwd=REPO, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
+    return target
+
+
+def before_command(code: Path) -> list[str]:
+    return [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(code)!r}); from rmdm.cli import main; sys.exit(main(sys.argv[1:]))"]
+
+
+def sudoku_rows(
+    top: Path, copies: int, repeat: int, folder: Path, before: str | None = None
+) -> tuple[list[dict], dict]:
     import numpy as np
 
     from puzzles.sudoku import read_sudoku_block, solve_batch, to_lines, verify_batch
@@ -198,6 +217,13 @@ def sudoku_rows(top: Path, copies: int, repeat: int, folder: Path) -> tuple[list
 
     wall, cpu, _ = median_run(lambda: run_cli([*command, str(one)], 1), repeat)
     rows.append(rate_row("  the same on one puzzle: the fixed cost", "1 line", 1, (wall, cpu), fixed_seconds=wall))
+
+    if before:
+        old = [*before_command(code_at(before, folder)), "solve", "sudoku", "--method", "exact", "-i", str(path)]
+        wall, cpu, out = median_run(lambda: run_cli(old, count), repeat)
+        assert [line.split()[0] for line in out] == solutions
+        rows.append(rate_row(f"  the same as commit {before} runs it", data, count, (wall, cpu), commit=before))
+        ours["before"] = rows[-1]
 
     if importlib.util.find_spec("scipy") is not None:
         hidden = [sys.executable, "-c", HIDE_SCIPY, "solve", "sudoku", "--method", "exact", "-i"]
@@ -287,9 +313,15 @@ def print_rows(rows: list[dict]) -> None:
 
 
 def ratios(ours: dict) -> dict:
-    """Our in-process and end-to-end rates over the peer's (wall and CPU)."""
+    """Our in-process and end-to-end rates over the peer's (wall and CPU), and over --before's."""
     out = {}
-    for mine, theirs in (("in_process", "peer_in_process"), ("end_to_end", "peer_end_to_end"), ("end_to_end", "peer_in_process")):
+    pairs = (
+        ("in_process", "peer_in_process"),
+        ("end_to_end", "peer_end_to_end"),
+        ("end_to_end", "peer_in_process"),
+        ("end_to_end", "before"),
+    )
+    for mine, theirs in pairs:
         if mine in ours and theirs in ours:
             a, b = ours[mine], ours[theirs]
             out[f"{mine} / {theirs}"] = {
@@ -307,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per row (the median is kept)")
     parser.add_argument("--quick", action="store_true", help="2 copies, 1 of cd4_test, 3 runs per row")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "exact_cli.json")
+    parser.add_argument("--before", metavar="REF", help="also time the command as commit REF runs it (e.g. e3e703b~1)")
     parser.add_argument("--peer-cli", metavar="FILE", help=argparse.SUPPRESS)  # the peer's end-to-end run
     args = parser.parse_args(argv)
     if args.peer_cli:
@@ -321,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
-        rows, ours = sudoku_rows(top, args.copies, args.repeat, Path(tmp))
+        rows, ours = sudoku_rows(top, args.copies, args.repeat, Path(tmp), args.before)
         cd4 = shared / "countdown" / "cd4_test.jsonl"
         if args.countdown_copies > 0 and cd4.is_file():
             rows += countdown_rows(cd4, args.countdown_copies, args.repeat, Path(tmp))
@@ -340,12 +373,13 @@ def main(argv: list[str] | None = None) -> int:
         versions["python-sat"] = version("python-sat")
     conditions = {"load_average_before": load_before, "load_average_after": os.getloadavg()}
     report = {
-        "command": "python -m benchmarks.bench_exact_cli" + (" --quick" if args.quick else ""),
+        "command": "python -m benchmarks.bench_exact_cli" + (" --quick" if args.quick else "")
+        + (f" --before {args.before}" if args.before else ""),
         "args": cli_args(args),
         "machine": machine_info(conditions, **versions),
         "commit": git_commit(),
         "rows": rows,
-        "ratios_to_peer": found,
+        "ratios": found,
     }
     write_json(args.out, report)
     print(f"wrote {args.out}")
