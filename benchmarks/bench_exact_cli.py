@@ -188,7 +188,8 @@ def code_at(ref: str, folder: Path) -> Path:
 
 
 def before_command(code: Path) -> list[str]:
-    return [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(code)!r}); from rmdm.cli import main; sys.exit(main(sys.argv[1:]))"]
+    run = f"import sys; sys.path.insert(0, {str(code)!r}); from rmdm.cli import main; sys.exit(main(sys.argv[1:]))"
+    return [sys.executable, "-c", run]
 
 
 def sudoku_rows(
@@ -350,7 +351,8 @@ def main(argv: list[str] | None = None) -> int:
     shared = shared_dir(args.shared)
     top = shared / "sudoku" / "magictour_top1465.txt" if shared else None
     if top is None or not top.is_file():
-        print("magictour_top1465 not found (../shared/benchmarks is not beside the checkout; pass --shared): nothing to measure")
+        print("magictour_top1465 not found (../shared/benchmarks is not beside the checkout; pass --shared):", end=" ")
+        print("nothing to measure")
         return 0
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
