@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: no calls home
 os.environ.setdefault("NO_PROXY", "localhost,127.0.0.1,::1")
+os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")  # the queue's record of each event (default 10,000)
 
 import gradio as gr  # noqa: E402
 
@@ -39,6 +40,17 @@ INTRO = (
     "surest of. Violet cells show its current guess (darker = more confident), amber cells were just committed. "
     "A symbolic verifier checks the answer; the exact solver is there to compare."
 )
+# What the server keeps per session, bounded (issue 16 item 9). Gradio keeps each session (its own
+# copy of the page's configuration, about 150 KB here) until more than state_session_capacity
+# sessions exist (default 10,000), and a gr.State value until its time_to_live (default: never;
+# an hour after a browser tab closes). The run a Player holds keeps every frame (about 1.4 MB for
+# a model's 9x9 solve). API calls often start a session each (a POST to /gradio_api/call/<name>
+# without a session_hash, which never closes; a new gradio_client Client), so RSS grew by about
+# 0.17 MB per exact solve and more per model solve. Now the least recently used sessions past
+# SESSION_CAPACITY are dropped, and a run an hour after it was made; a page whose run is gone
+# has nothing to replay or scrub until the next solve.
+SESSION_CAPACITY = 100
+RUN_TTL_S = 3600
 
 
 def theme() -> gr.themes.Base:
@@ -177,7 +189,7 @@ class Player:
             with gr.Column(scale=1, min_width=90):
                 again = gr.Button("Replay", size="sm")
                 stop = gr.Button("Stop", size="sm", variant="stop")
-        return cls(board, caption, verdict, frame, again, stop, gr.State(None))
+        return cls(board, caption, verdict, frame, again, stop, gr.State(None, time_to_live=RUN_TTL_S))
 
     def wire(self, show, stop, scrub, speed: gr.Radio, solvers: list[tuple[gr.Button, object, list, str]]) -> None:
         """Each (button, handler, inputs, api name) streams into this player; replay, stop and
@@ -319,7 +331,7 @@ def launch(demo: gr.Blocks, host: str | None = None, port: int | None = None, **
     demo.queue(max_size=32, default_concurrency_limit=2)
     return demo.launch(
         server_name=host, server_port=port, share=False, theme=theme(), css=render.CSS,
-        footer_links=["api", "settings"], ssr_mode=False, **kwargs,
+        footer_links=["api", "settings"], ssr_mode=False, state_session_capacity=SESSION_CAPACITY, **kwargs,
     )
 
 
