@@ -38,10 +38,14 @@ class LossConfig(BaseModel):
 
 @dataclass
 class LossOutput:
+    """One step's loss and what is logged about it. The statistics stay detached tensors on the
+    batch's device: reading one (float(), .item(), a logger) waits for the device, so a training
+    step converts them only on the steps it logs them."""
+
     loss: torch.Tensor  # scalar, what backprop sees
-    loss_per_loop: list[float]  # the objective for each supervised loop (detached)
-    token_accuracy: float  # argmax == target over masked answer tokens, final loop
-    masked_tokens: int
+    loss_per_loop: list[torch.Tensor]  # the objective for each supervised loop (detached scalars)
+    token_accuracy: torch.Tensor  # argmax == target over masked answer tokens, final loop (detached scalar)
+    masked_tokens: torch.Tensor  # how many answer tokens were masked (long scalar)
     loops: int  # loops run this step
 
 
@@ -143,10 +147,11 @@ def diffusion_loss(model: torch.nn.Module, target: torch.Tensor, frozen: torch.T
     losses = []
     for logits, weight in zip(per_loop, weights):
         value = masked_loss(logits, target, masked, t, config.objective, answer)
-        losses.append(float(value.detach()))
+        losses.append(value.detach())
         if weight:
             loss = loss + weight * value
     with torch.no_grad():
         hits = (per_loop[-1].argmax(dim=-1) == target) & masked
-        accuracy = float(hits.sum() / masked.sum().clamp(min=1))
-    return LossOutput(loss, losses, accuracy, int(masked.sum()), loops)
+        count = masked.sum()
+        accuracy = hits.sum() / count.clamp(min=1)
+    return LossOutput(loss, losses, accuracy, count, loops)

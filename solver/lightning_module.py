@@ -94,6 +94,7 @@ class SolverModule(L.LightningModule):
         self.ema = EMA(self.net, decay) if decay else None
         self.__dict__["_compiled"] = None  # not a submodule: keeps state_dict keys free of _orig_mod
         self.last_solve_rate: float | None = None
+        self.bar_metrics: dict[str, float] = {}  # what the progress bar shows besides Lightning's (solver.train.progress_bar)
 
     def compile_net(self) -> None:
         self.__dict__["_compiled"] = torch.compile(self.net)
@@ -110,10 +111,15 @@ class SolverModule(L.LightningModule):
         _, frozen, target = batch
         out = diffusion_loss(self.train_net, target, frozen, self.loss_config)
         log_every = self.train_config.get("log_every", 25)
-        self.log("train/loss", out.loss, prog_bar=True, batch_size=target.shape[0])
+        # Nothing here reads a value back from the device (that would wait for the step's kernels):
+        # the logged values stay tensors, which the loggers read only at their log steps. Not on the
+        # progress bar either, whose metrics Lightning converts to numbers after every batch: the bar
+        # shows `bar_metrics`, read back here once every log_every steps.
+        self.log("train/loss", out.loss, batch_size=target.shape[0])
         if batch_idx % log_every == 0:
             self.log_dict({"train/token_acc": out.token_accuracy, "train/loops": float(out.loops)},
                           batch_size=target.shape[0])
+            self.bar_metrics["train/loss"] = float(out.loss.detach())
         return out.loss
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:

@@ -272,7 +272,8 @@ def use_compile(config: RunConfig, accelerator: str) -> bool:
 
 def progress_bar() -> Any:
     """Lightning's bar without its two artefacts of step-based runs: "Epoch 3/-2" (max_epochs is -1)
-    and the logger version as v_num (here the TensorBoard folder name, cut to "oard")."""
+    and the logger version as v_num (here the TensorBoard folder name, cut to "oard"); with the
+    module's `bar_metrics` (the training loss, read from the device every log_every steps only)."""
     from lightning.pytorch.callbacks import RichProgressBar, TQDMProgressBar
     from lightning.pytorch.utilities.imports import _RICH_AVAILABLE
 
@@ -282,6 +283,7 @@ def progress_bar() -> Any:
         def get_metrics(self, trainer: Any, pl_module: Any) -> dict[str, Any]:
             items = super().get_metrics(trainer, pl_module)
             items.pop("v_num", None)
+            items.update(getattr(pl_module, "bar_metrics", {}))
             return items
 
         def _get_train_description(self, current_epoch: int) -> str:

@@ -1,4 +1,5 @@
-"""Lightning glue without a Trainer: EMA swap in/out, the warmup/cosine schedule, the optimiser groups."""
+"""Lightning glue: EMA swap in/out, the warmup/cosine schedule, the optimiser groups (without a
+Trainer), and what a few training steps log (with one)."""
 
 from __future__ import annotations
 
@@ -140,3 +141,40 @@ def test_optimizer_schedule_and_decay_groups():
         optimizer.step()
         schedule.step()
     assert optimizer.param_groups[0]["lr"] == pytest.approx(1e-3 * 0.1)
+
+
+@pytest.mark.filterwarnings("ignore:You defined a `validation_step`", "ignore:.*LeafSpec")
+def test_training_logs_without_reading_the_device_every_step(tmp_path):
+    """The step's statistics stay tensors until a log step: Lightning's CSV logger still writes
+    them, and the progress bar's training loss is a number read every log_every steps."""
+    import csv
+
+    import lightning as L
+    from lightning.pytorch.loggers import CSVLogger
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from solver.diffusion import LossConfig, diffusion_loss
+    from solver.train import progress_bar
+
+    module = small_module(ema_decay=None, log_every=2)
+    generator = torch.Generator().manual_seed(0)
+    target = torch.randint(1, 5, (32, 16), generator=generator)
+    frozen = torch.rand(32, 16, generator=generator) < 0.3
+    out = diffusion_loss(module.net, target, frozen, LossConfig())
+    assert all(isinstance(v, torch.Tensor) for v in (out.token_accuracy, out.masked_tokens, *out.loss_per_loop))
+    assert not out.token_accuracy.requires_grad and out.masked_tokens.dtype == torch.long
+
+    bar = progress_bar()
+    trainer = L.Trainer(accelerator="cpu", max_steps=6, logger=CSVLogger(tmp_path, name="logs", version=""),
+                        log_every_n_steps=2, enable_progress_bar=True, callbacks=[bar], enable_checkpointing=False,
+                        enable_model_summary=False, limit_val_batches=0)
+    trainer.fit(module, DataLoader(TensorDataset(target.masked_fill(~frozen, 0), frozen, target), batch_size=8))
+    with open(tmp_path / "logs" / "metrics.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    losses = {int(row["step"]): float(row["train/loss"]) for row in rows if row.get("train/loss")}
+    accuracies = [float(row["train/token_acc"]) for row in rows if row.get("train/token_acc")]
+    assert sorted(losses) == [1, 3, 5] and all(math.isfinite(v) for v in losses.values())
+    assert accuracies and all(0.0 <= v <= 1.0 for v in accuracies)
+    assert isinstance(module.bar_metrics["train/loss"], float)  # read at batch 4, the last log step
+    assert "train/loss" not in trainer.progress_bar_metrics  # Lightning no longer converts it every batch
+    assert bar.get_metrics(trainer, module)["train/loss"] == module.bar_metrics["train/loss"]
