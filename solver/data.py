@@ -1,8 +1,12 @@
 """Datasets on disk (data_gen's manifest + Parquet/JSONL shards) -> token tensors -> a LightningDataModule.
 
 Records are encoded once at setup into (tokens, frozen, target) tensors (a few MB even for
-a million 9x9 puzzles); Sudoku batches are then augmented on the fly with a random
-symmetry per puzzle (solver.augment), so every epoch sees new grids.
+a million 9x9 puzzles; Countdown rows through the codecs' vectorised `encode_batch`). A
+training batch is one gather of its indices from those tensors (`BatchTensors.__getitems__`,
+not one item at a time and a collate), and is augmented after it reaches its device
+(`on_after_batch_transfer`): Sudoku with a random symmetry per puzzle, the step codec's
+Countdown with a random number order and operand order (solver.augment), so every epoch
+sees new rows.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -101,8 +106,29 @@ def encode_records(codec: Codec, rows: list[dict[str, Any]]) -> tuple[torch.Tens
     return codec.encode_batch(items)
 
 
+class BatchTensors(TensorDataset):
+    """A TensorDataset that serves a batch as one gather per tensor.
+
+    DataLoader (with automatic batching) hands `__getitems__` the batch's indices from its
+    sampler; the answer is the list [tokens, frozen, target] of (B, T) slices, which
+    `first_item` passes through as the batch. Samplers stay DataLoader's own (RandomSampler,
+    SequentialSampler, DistributedSampler under DDP), so the order of the rows is what the
+    per-item path gave for the same seed, and each batch holds the same rows.
+    """
+
+    def __getitems__(self, indices: list[int]) -> list[torch.Tensor]:
+        index = torch.from_numpy(np.fromiter(indices, dtype=np.int64, count=len(indices)))  # ~10x torch.as_tensor(list)
+        return [tensor.index_select(0, index) for tensor in self.tensors]  # ~5x tensor[index] on the CPU
+
+
+def first_item(batch: list[torch.Tensor]) -> list[torch.Tensor]:
+    """The collate of a BatchTensors batch: already stacked. (A module-level function, so worker processes can pickle it.)"""
+    return batch
+
+
 class PuzzleDataModule(L.LightningDataModule):
-    """Train/val tensors from a data_gen directory; Sudoku symmetry augmentation per training batch."""
+    """Train/val tensors from a data_gen directory; batches by index gather; augmentation per
+    training batch on its device (Sudoku symmetries; the step codec's number and operand orders)."""
 
     def __init__(self, directory: str | Path, batch_size: int, *, train_split: str = "train", val_split: str = "val",
                  augment: bool = True, max_train_records: int | None = None, max_val_records: int = 2048,
@@ -117,9 +143,10 @@ class PuzzleDataModule(L.LightningDataModule):
         self.max_train_records, self.max_val_records = max_train_records, max_val_records
         self.num_workers = num_workers
         self.seed = seed
-        self.train_set: TensorDataset | None = None
-        self.val_set: TensorDataset | None = None
-        self._generator: torch.Generator | None = None
+        self.train_set: BatchTensors | None = None
+        self.val_set: BatchTensors | None = None
+        self._seed = 0  # the augmentation's seed on this process (set in setup)
+        self._generator: torch.Generator | None = None  # made on the first training batch's device
         self._checked = False  # check_files() has verified every file setup() reads
 
     def check_files(self) -> None:
@@ -141,25 +168,35 @@ class PuzzleDataModule(L.LightningDataModule):
         if not val_rows:  # no val split: hold out a slice of train (at most 10%)
             held = min(self.max_val_records, max(1, len(train_rows) // 10))
             val_rows, train_rows = train_rows[-held:], train_rows[:-held] or train_rows
-        self.train_set = TensorDataset(*encode_records(self.codec, train_rows))
-        self.val_set = TensorDataset(*encode_records(self.codec, val_rows))
+        self.train_set = BatchTensors(*encode_records(self.codec, train_rows))
+        self.val_set = BatchTensors(*encode_records(self.codec, val_rows))
         rank = self.trainer.global_rank if self.trainer is not None else 0
-        self._generator = torch.Generator().manual_seed(self.seed * 1000 + rank)
+        self._seed = self.seed * 1000 + rank
+        self._generator = None
 
     def train_dataloader(self) -> DataLoader:
         return DataLoader(self.train_set, batch_size=self.batch_size, shuffle=True, drop_last=len(self.train_set) > self.batch_size,
-                          num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
+                          collate_fn=first_item, num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
 
     def val_dataloader(self) -> DataLoader:
-        return DataLoader(self.val_set, batch_size=self.batch_size, shuffle=False, num_workers=0)
+        return DataLoader(self.val_set, batch_size=self.batch_size, shuffle=False, collate_fn=first_item, num_workers=0)
 
-    def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+    def augmentation_generator(self, device: torch.device) -> torch.Generator:
+        """This process's augmentation generator, on `device` (made there, from the seed, on first use:
+        a CUDA generator draws other numbers than the CPU one, from the same distribution)."""
+        if self._generator is None or self._generator.device != device:
+            self._generator = torch.Generator(device=device).manual_seed(self._seed)
+        return self._generator
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """Training batches are augmented where they are now (the GPU in a GPU run)."""
         if self.augment and self.trainer is not None and self.trainer.training:
+            generator = self.augmentation_generator(batch[0].device)
             if isinstance(self.codec, SudokuCodec):
                 shape = self.codec.shape
-                batch = list(augment_sudoku(*batch, shape.box_rows, shape.box_cols, generator=self._generator))
+                batch = list(augment_sudoku(*batch, shape.box_rows, shape.box_cols, generator=generator))
             else:
-                batch = list(augment_countdown_steps(*batch, self.codec, generator=self._generator))
+                batch = list(augment_countdown_steps(*batch, self.codec, generator=generator))
         return batch
 
     @property
