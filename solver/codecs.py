@@ -50,6 +50,63 @@ def _stack(encoded: list[Encoded]) -> tuple[torch.Tensor, torch.Tensor, torch.Te
     )
 
 
+# ----------------------------------------------------------------------------- bulk encoding helpers
+
+BULK_ROWS = 1 << 16  # rows per vectorised pass: bounds the temporary arrays (a few MB) of a million-row split
+
+
+def in_chunks(encode_batch: Any, items: list[Any]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """`encode_batch` over BULK_ROWS rows at a time, concatenated (in order: the first bad row still raises)."""
+    parts = [encode_batch(items[start : start + BULK_ROWS]) for start in range(0, len(items), BULK_ROWS)]
+    return tuple(torch.cat(tensors) for tensors in zip(*parts))  # type: ignore[return-value]
+
+
+def split_item(item: Any) -> tuple[Any, Any] | None:
+    """An encode_batch item as (instance, answer): a bare instance, or a tuple of 1 or 2 (what
+    `encode(*item)` takes); None for anything else (the per-row path reports it)."""
+    if not isinstance(item, tuple):
+        return item, None
+    if len(item) == 1:
+        return item[0], None
+    if len(item) == 2:
+        return item
+    return None
+
+
+def char_matrix(texts: list[str], length: int, table: np.ndarray, fill: int) -> tuple[np.ndarray, np.ndarray]:
+    """Texts -> ((N, length) int64 ids left-aligned, `fill` after each text; (N,) bool ok), vectorised.
+
+    `table` maps a byte to its id, or to a negative number for a byte that has none. A row is
+    not ok when its text is longer than `length`, not ASCII, or holds a byte without an id
+    (its ids are then meaningless: the caller encodes that row the slow way, for its error)."""
+    count = len(texts)
+    ok = np.fromiter((t.isascii() and len(t) <= length for t in texts), dtype=bool, count=count)
+    raw = [t.encode("ascii") if good else b"" for t, good in zip(texts, ok)]
+    lengths = np.fromiter(map(len, raw), dtype=np.int64, count=count)
+    ids = table[np.frombuffer(b"".join(raw), dtype=np.uint8)].astype(np.int64)
+    rows = np.repeat(np.arange(count), lengths)
+    cols = np.arange(len(ids)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    out = np.full((count, length), fill, dtype=np.int64)
+    out[rows, cols] = ids
+    ok[rows[ids < 0]] = False
+    return out, ok
+
+
+def bulk_result(tokens: np.ndarray, target: np.ndarray, prompt_len: int, items: list[Any], slow: np.ndarray,
+                encode: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The (tokens, frozen, target) tensors of a bulk encoding, with the rows marked `slow`
+    (inputs the vectorised path does not take, or rejects) encoded one at a time by `encode`:
+    in order, so the first row the per-row path would refuse raises its own error."""
+    tokens_t, target_t = torch.from_numpy(tokens), torch.from_numpy(target)
+    for row in np.flatnonzero(slow).tolist():
+        item = items[row]
+        one = encode(*item) if isinstance(item, tuple) else encode(item)
+        tokens_t[row], target_t[row] = one.tokens, one.target
+    frozen = torch.zeros(tokens.shape, dtype=torch.bool)
+    frozen[:, :prompt_len] = True
+    return tokens_t, frozen, target_t
+
+
 # ----------------------------------------------------------------------------- Sudoku
 
 
@@ -175,6 +232,9 @@ class CountdownCodec:
         self.chars = COUNTDOWN_CHARS
         self.vocab_size = 2 + len(self.chars)
         self._char_id = {c: i + 2 for i, c in enumerate(self.chars)}
+        self._byte_table = np.full(256, -1, dtype=np.int16)  # byte -> id, -1 for none (encode_batch)
+        for char, token in self._char_id.items():
+            self._byte_table[ord(char)] = token
 
     @classmethod
     def from_manifest(cls, manifest: dict[str, Any], slack: int = 0) -> CountdownCodec:
@@ -224,9 +284,37 @@ class CountdownCodec:
         return Encoded(tokens, frozen, target)
 
     def encode_batch(self, items: Iterable[Any]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """items: instances, or (instance, answer) pairs -> (tokens, frozen, target), each (B, T)."""
-        encoded = [self.encode(*item) if isinstance(item, tuple) else self.encode(item) for item in items]
-        return _stack(encoded)
+        """items: instances, or (instance, answer) pairs -> (tokens, frozen, target), each (B, T).
+
+        The same tensors as `encode` row by row, vectorised: the texts are made per row as
+        `encode` makes them, their characters looked up all at once (NumPy). A row it cannot
+        take (another input type, a character outside the codec, too long a text) goes through
+        `encode`, so a bad row raises what `encode` raises."""
+        items = list(items)
+        if len(items) > BULK_ROWS:
+            return in_chunks(self.encode_batch, items)
+        count = len(items)
+        prompts, answers = [""] * count, [""] * count
+        slow = np.zeros(count, dtype=bool)
+        has_answer = np.zeros(count, dtype=bool)
+        for row, item in enumerate(items):
+            pair = split_item(item)
+            try:
+                if pair is None or not (pair[1] is None or isinstance(pair[1], str)):
+                    raise TypeError
+                prompts[row] = self.prompt_text(pair[0])
+            except Exception:  # the per-row path says what is wrong
+                slow[row] = True
+                continue
+            if pair[1] is not None:
+                answers[row], has_answer[row] = pair[1].strip(), True
+        prompt_ids, prompt_ok = char_matrix(prompts, self.prompt_len, self._byte_table, self.pad_id)
+        answer_ids, answer_ok = char_matrix(answers, self.answer_len, self._byte_table, self.pad_id)
+        slow |= ~prompt_ok | ~answer_ok
+        answer_ids[~has_answer] = IGNORE
+        tokens = np.concatenate([prompt_ids, np.full((count, self.answer_len), self.mask_id, dtype=np.int64)], axis=1)
+        target = np.concatenate([prompt_ids, answer_ids], axis=1)
+        return bulk_result(tokens, target, self.prompt_len, items, slow, self.encode)
 
     # --- decoding
     def decode(self, tokens: torch.Tensor | np.ndarray | list[int]) -> str:
