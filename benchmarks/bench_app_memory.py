@@ -141,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "app_memory.json")
     args = parser.parse_args(argv)
 
+    commit = git_commit()  # the code the app runs: read now, as others may commit during the run
+    app_dirty = bool(subprocess.run(["git", "status", "--porcelain", "rmdm/app", "app.py"], cwd=REPO,
+                                    capture_output=True, text=True).stdout.strip())
     log_path = Path(tempfile.mkstemp(prefix="rmdm-app-", suffix=".log")[1])
     load_before = os.getloadavg()
     proc, url = launch_app(log_path)
@@ -201,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{'flat' if flat else 'NOT flat'} (threshold {args.flat_mb:g} MB)")
     report = {
         "benchmark": "app_memory",
-        "commit": git_commit(),
+        "commit": commit,
+        "app_uncommitted_changes": app_dirty,
         "args": cli_args(args),
         "endpoints": counts,
         "server_ready_mb": round(ready, 1),
