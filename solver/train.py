@@ -355,6 +355,7 @@ def build_trainer(config: RunConfig, run_dir: Path, max_minutes: float | None, p
     # end) and every checkpoint_minutes, so a run killed before its first validation loses little
     callbacks = [RunCheckpoint(train.checkpoint_minutes, dirpath=run_dir / "checkpoints", filename="step{step}",
                                auto_insert_metric_name=False, save_last=True, save_top_k=1, monitor=None,
+                               enable_version_counter=False,  # overwrite last.ckpt, never last-v1.ckpt: resume reads last.ckpt
                                every_n_train_steps=min(train.val_every, train.max_steps)),
                  SessionStart()]
     if loggers:
