@@ -59,3 +59,20 @@ def test_bad_input_shows_a_message_in_the_browser(page, app_url):
     verdict = page.wait_for_selector("#sudoku-verdict [data-verdict='error']", timeout=15_000)
     assert "Cannot read the puzzle" in verdict.inner_text()
     assert "Traceback" not in page.content()
+
+
+def test_countdown_solved_by_the_model_in_the_browser(page, app_url):
+    """A 4-number ml instance (cd4_test's first) solved by the bundled countdown4 with the app's
+    default decoding (the model orders a search over the calculator's legal steps)."""
+    page.goto(app_url)
+    page.wait_for_selector(".gradio-container", timeout=20_000)
+    page.get_by_role("tab", name="Countdown").click()
+    page.locator("#countdown-speed").get_by_text("fast").click()
+    page.locator("#countdown-numbers input, #countdown-numbers textarea").first.fill("58, 11, 80, 83")
+    page.locator("#countdown-target input, #countdown-target textarea").first.fill("81")
+    page.locator("#countdown-solve").click()
+    verdict = page.wait_for_selector("#countdown-verdict [data-verdict]", timeout=60_000)
+    if verdict.get_attribute("data-verdict") == "no-model":
+        pytest.skip("no bundled 4-number Countdown model in this checkout")
+    page.wait_for_selector("#countdown-verdict [data-verdict='solved']", timeout=60_000)
+    assert "Traceback" not in page.content()
