@@ -47,7 +47,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks.common import REPO, cli_args, git_commit, machine_info, shared_dir, write_json
+from benchmarks.common import REPO, cli_args, git_commit, machine_info, row, shared_dir, write_json
 
 PEER_SOLVER = "cadical195"
 PEER_NAME = "PySAT CaDiCaL 1.9.5"
@@ -91,18 +91,8 @@ def _cpu() -> float:
 
 
 def rate_row(benchmark: str, data: str, items: int, timing: tuple[float, float], **extra) -> dict:
-    wall, cpu = timing
-    return {
-        "benchmark": benchmark,
-        "data": data,
-        "items": items,
-        "seconds": wall,
-        "cpu_seconds": cpu,
-        "per_second": items / wall,
-        "per_cpu_second": items / cpu if cpu > 0 else float("inf"),
-        "unit": "puzzles/s",
-        **extra,
-    }
+    """benchmarks.common.row in puzzles per second."""
+    return row(benchmark, data, items, timing, "puzzles/s", **extra)
 
 
 def rmdm_command() -> list[str]:
