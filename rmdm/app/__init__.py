@@ -21,6 +21,7 @@ import errno
 import os
 import socket
 import sys
+from typing import Any
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 7860
 EXIT_CANNOT_SERVE = 1  # the address cannot be served (port taken, not allowed, unknown host)
@@ -122,36 +123,39 @@ def address_problem(args: argparse.Namespace) -> str | None:
     return None
 
 
-def check_checkpoints(names: list[str]) -> str | None:
-    """Load each --checkpoint once before the server starts: the first problem as one line, or None.
-    (The page itself only lists a checkpoint that fails to load in its about panel; a user who named
-    one on the command line should hear at once that it cannot be offered.) Imports torch only when
+def load_checkpoints(names: list[str]) -> tuple[list[Any], str | None]:
+    """Load each --checkpoint once, before the server starts: (the loaded models, which the page's
+    shelf then offers without loading them again; the first problem as one line, or None). The
+    page itself only lists a checkpoint that fails to load in its about panel; a user who named one
+    on the command line should hear at once that it cannot be offered. Imports torch only when
     there is a name to load."""
     if not names:
-        return None
+        return [], None
     try:
         from solver.checkpoint import load
     except ImportError as err:
-        return f"--checkpoint needs the model code, which cannot be imported here ({err})"
+        return [], f"--checkpoint needs the model code, which cannot be imported here ({err})"
+    loaded = []
     for name in names:
         try:
-            load(name, device="cpu")
+            loaded.append(load(name, device="cpu"))
         except (ValueError, OSError, RuntimeError) as err:  # CheckpointError is a ValueError
-            return "--checkpoint: " + (" ".join(str(err).split()) or type(err).__name__)
-    return None
+            return [], "--checkpoint: " + (" ".join(str(err).split()) or type(err).__name__)
+    return loaded, None
 
 
 def start(args: argparse.Namespace) -> int:
     """What both `python app.py` and `rmdm app` run, in this order: the address (a socket, no gradio,
-    no torch: exit 1), each --checkpoint (exit 2), then build the page and serve it (`blocks.run`).
+    no torch: exit 1), each --checkpoint (loaded once: exit 2), then build the page with those
+    models and serve it (`blocks.run`).
     Each refusal is one line on stderr."""
     problem = address_problem(args)
     if problem:
         return cannot_serve(problem)
-    problem = check_checkpoints(args.checkpoint)
+    loaded, problem = load_checkpoints(args.checkpoint)
     if problem:
         print(f"rmdm app: error: {problem}", file=sys.stderr)
         return EXIT_BAD_CHECKPOINT
     from .blocks import run
 
-    return run(args)
+    return run(args, loaded)

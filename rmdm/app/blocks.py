@@ -345,14 +345,15 @@ def warm_up(shelf: ModelShelf) -> None:
         log.exception("warm-up failed")
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, loaded: list | None = None) -> int:
     """Build the page and serve it. `rmdm.app.start` calls this once the address and each
-    --checkpoint have passed its checks (what `python app.py` and `rmdm app` both run); an
-    OSError from the launch itself (the port taken meanwhile) is the same one line as the check's."""
+    --checkpoint have passed its checks (what `python app.py` and `rmdm app` both run), with the
+    --checkpoint models it loaded (`loaded`; without them they are loaded by name); an OSError
+    from the launch itself (the port taken meanwhile) is the same one line as the check's."""
     host, port = server_address(args.host, args.port)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # gradio's own start-up checks
-    shelf = ModelShelf(extra=args.checkpoint)
+    shelf = ModelShelf(extra=args.checkpoint if loaded is None else loaded)
     threading.Thread(target=warm_up, args=(shelf,), daemon=True).start()
     demo = build_demo(shelf, Limits() if args.max_passes is None else Limits(max_passes=args.max_passes))
     try:

@@ -7,6 +7,7 @@ torch is imported only when a model is first needed.
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -106,9 +107,10 @@ def _card_path(directory: Any) -> str:
 
 
 class ModelShelf:
-    """Bundled checkpoints (plus any extra directories), loaded lazily and at most once."""
+    """Bundled checkpoints (plus any extra ones: directories, or models already loaded), loaded
+    lazily and at most once."""
 
-    def __init__(self, extra: list[str] | None = None, bundled: bool = True):
+    def __init__(self, extra: list[Any] | None = None, bundled: bool = True):
         self._extra = list(extra or [])
         self._bundled = bundled
         self._lock = threading.Lock()
@@ -128,9 +130,11 @@ class ModelShelf:
                 self._models = models
                 return models
             names = list(list_checkpoints()) if self._bundled else []
-            for name in names + self._extra:
+            for entry in names + self._extra:
+                by_name = isinstance(entry, (str, os.PathLike))
+                name = entry if by_name else getattr(entry, "name", "a loaded checkpoint")
                 try:
-                    loaded = load(name, device="cpu")
+                    loaded = load(entry, device="cpu") if by_name else entry
                     key = _model_size(loaded)
                 except Exception as err:  # a broken checkpoint must not take the app down
                     self.problems.append(f"checkpoint {name!r} could not be loaded: {err}")

@@ -135,3 +135,13 @@ def test_card_table_names_the_decoding_only_where_a_set_has_more_than_plain():
     mixed = solve_rates_markdown({"machine": "m", "sets": [{"set": "s", "command": "c", "rows": rows}]})
     assert "| set | decoding | retries |" in mixed
     assert "| s | plain | 0 | 3/4 |" in mixed and "| s | constrained, best of 8 | 0 | 4/4 | 100.0%" in mixed
+
+
+def test_a_checkpoint_the_launcher_loaded_is_offered_without_loading_it_again(tiny_checkpoint, monkeypatch):
+    from rmdm.app import load_checkpoints
+
+    (loaded,), problem = load_checkpoints([str(tiny_checkpoint)])
+    assert problem is None
+    monkeypatch.setattr("solver.checkpoint.load", lambda *a, **k: pytest.fail("loaded a second time"))
+    shelf = ModelShelf(extra=[loaded], bundled=False)
+    assert shelf.get("sudoku", 4) is loaded and shelf.info("sudoku", 4).name == "tiny4"

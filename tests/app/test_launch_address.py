@@ -143,7 +143,7 @@ def served(monkeypatch):
     from rmdm.app import blocks
 
     calls = []
-    monkeypatch.setattr(blocks, "run", lambda args: calls.append(args) or 0)
+    monkeypatch.setattr(blocks, "run", lambda args, loaded=None: calls.append(args) or 0)
     return calls
 
 
@@ -153,7 +153,7 @@ def test_the_port_is_checked_before_the_checkpoints(entry, taken_port, served, m
     def must_not_run(names):
         raise AssertionError("a checkpoint was loaded before the address was checked")
 
-    monkeypatch.setattr(rmdm.app, "check_checkpoints", must_not_run)
+    monkeypatch.setattr(rmdm.app, "load_checkpoints", must_not_run)
     assert entry(["--port", str(taken_port), "--checkpoint", str(tmp_path / "nonexistent")]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"port {taken_port} on 127.0.0.1 is taken" in err
