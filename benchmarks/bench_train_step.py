@@ -20,6 +20,9 @@ from solver.model import Denoiser, DenoiserConfig
 RECIPES = {
     "sudoku9-tiny-cpu (d192, 2 blocks x 3)": (dict(d_model=192, n_heads=6, core_layers=2, loops=3), dict()),
     "+ input injection": (dict(d_model=192, n_heads=6, core_layers=2, loops=3, input_injection=True), dict()),
+    "+ peer attention": (dict(d_model=192, n_heads=6, core_layers=2, loops=3, attention="peers"), dict()),
+    "+ input injection + peer attention": (
+        dict(d_model=192, n_heads=6, core_layers=2, loops=3, input_injection=True, attention="peers"), dict()),
     "deep narrow d128, 1 x 16, weighted, all grad": (
         dict(d_model=128, n_heads=4, core_layers=1, loops=16, input_injection=True, loop_embedding=False),
         dict(supervision="weighted")),

@@ -35,6 +35,7 @@ class ModelSection(_Strict):
     coda_layers: int = Field(0, ge=0)
     loops: int = Field(3, ge=1, description="core passes per step (S_max when loss.loop_sampling is uniform)")
     max_loops: int = Field(16, ge=1, description="the most loops inference may use (also the loop-embedding rows)")
+    attention: Literal["full", "peers"] = Field("full", description="peers (Sudoku): a cell attends only to its row, column and box")
     time_conditioning: bool = False
     input_injection: bool = Field(False, description="re-add the embedded input at every core pass (RRN / TRM)")
     loop_embedding: bool = Field(True, description="a learned embedding per loop index (off: any loop count up to max_loops)")
@@ -103,6 +104,8 @@ class RunConfig(_Strict):
             raise ValueError(f"model.d_model={self.model.d_model} is not divisible by model.n_heads={self.model.n_heads}")
         if self.model.max_loops < self.model.loops:
             raise ValueError(f"model.max_loops={self.model.max_loops} is smaller than model.loops={self.model.loops}")
+        if self.model.attention == "peers" and self.task != "sudoku":
+            raise ValueError(f"model.attention=peers is for grid tasks (a cell's row, column and box), not {self.task}")
         grad_loops = self.loss.grad_loops
         if (grad_loops is not None and grad_loops < self.model.loops and self.loss.loop_sampling == "fixed"
                 and not self.model.input_injection):

@@ -14,7 +14,9 @@ same function, so a model may be looped past its trained count (up to `max_loops
 
 Plain MDM: loops=1. R-MDM: prelude_layers = coda_layers = 0, loops > 1. LoopMDM: a prelude,
 a looped core and a coda. Blocks are pre-norm, attention is bidirectional
-(`scaled_dot_product_attention` without a causal mask).
+(`scaled_dot_product_attention` without a causal mask). With `attention="peers"` (grid tasks)
+a cell attends only to the 20 cells that share its row, column or box and itself: the
+Recurrent Relational Network's constraint graph as an attention mask.
 
 Grid tasks sum a row, a column and a box embedding per cell ("factored positions"): this
 is what lets a small model learn Sudoku in minutes on a CPU. The Countdown step codec factors
@@ -54,6 +56,9 @@ class DenoiserConfig(BaseModel):
     input_injection: bool = Field(False, description="add the embedded input (tokens + positions) to the input of every core pass")
     loop_embedding: bool = Field(True, description="a learned embedding per loop index; without it every pass is the same function")
     positions: Literal["grid", "sequence", "steps"] = "grid"
+    attention: Literal["full", "peers"] = Field(
+        "full", description="full: every position attends to all; peers (grid only): a cell attends to its row, column and box"
+    )
     box_rows: int | None = Field(None, ge=1, description="grid positions: box height")
     box_cols: int | None = Field(None, ge=1, description="grid positions: box width")
     n_numbers: int | None = Field(None, ge=2, description="step positions: the Countdown numbers")
@@ -76,6 +81,8 @@ class DenoiserConfig(BaseModel):
             n = self.box_rows * self.box_cols
             if n * n != self.seq_len:
                 raise ValueError(f"a {n}x{n} grid has {n * n} cells, not seq_len={self.seq_len}")
+        if self.attention == "peers" and self.positions != "grid":
+            raise ValueError(f"attention='peers' needs grid positions (row, column, box), not positions={self.positions!r}")
         if self.positions == "steps":
             if None in (self.n_numbers, self.number_digits, self.value_digits):
                 raise ValueError("step positions need n_numbers, number_digits and value_digits")
@@ -97,10 +104,11 @@ class Attention(nn.Module):
         self.proj = nn.Linear(d_model, d_model)
         self.dropout = dropout
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """x (B, T, D), mask (T, T) bool (True: may attend) or None -> (B, T, D)."""
         B, T, D = x.shape
         q, k, v = self.qkv(x).view(B, T, 3, self.n_heads, D // self.n_heads).permute(2, 0, 3, 1, 4)  # (B, nh, T, hs)
-        y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
         return self.proj(y.transpose(1, 2).reshape(B, T, D))
 
 
@@ -116,9 +124,19 @@ class Block(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(d_model, hidden), nn.GELU(), nn.Linear(hidden, d_model))
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.drop(self.attn(self.ln1(x)))
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        x = x + self.drop(self.attn(self.ln1(x), mask))
         return x + self.drop(self.mlp(self.ln2(x)))
+
+
+def peer_mask(positions: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Constraint-graph attention (the RRN's graph): (T, T) bool, True where two cells share a row,
+    a column or a box (each cell is its own peer). positions: grid ids {"row", "col", "box"}, (T,) each."""
+    missing = {"row", "col", "box"} - set(positions)
+    if missing:
+        raise ValueError(f"peer attention needs row, column and box position ids; missing {sorted(missing)}")
+    same = [positions[name].long()[:, None] == positions[name].long()[None, :] for name in ("row", "col", "box")]
+    return same[0] | same[1] | same[2]
 
 
 def timestep_features(t: torch.Tensor, dim: int) -> torch.Tensor:
@@ -152,6 +170,8 @@ class Denoiser(nn.Module):
                 raise ValueError(f"position ids {name!r} have shape {tuple(ids.shape)}, expected ({c.seq_len},)")
             self.register_buffer(f"pos_{name}", ids, persistent=False)  # rebuilt from the config on load
             self.pos_emb[name] = nn.Embedding(int(ids.max()) + 1, c.d_model)
+        # (T, T) bool with peer attention, else None; rebuilt from the config on load
+        self.register_buffer("attn_mask", peer_mask(positions) if c.attention == "peers" else None, persistent=False)
         self.time_mlp = (
             nn.Sequential(nn.Linear(c.d_model, c.d_model), nn.SiLU(), nn.Linear(c.d_model, c.d_model))
             if c.time_conditioning
@@ -216,7 +236,7 @@ class Denoiser(nn.Module):
 
     def _prelude(self, h: torch.Tensor) -> torch.Tensor:
         for block in self.prelude:
-            h = block(h)
+            h = block(h, self.attn_mask)
         return h
 
     def loop(self, h: torch.Tensor, cond: torch.Tensor | None, index: int) -> torch.Tensor:
@@ -228,13 +248,13 @@ class Denoiser(nn.Module):
             x = x + cond  # (B, 1 or T, D)
         x = self.loop_norm(x)
         for block in self.core:
-            x = block(x)
+            x = block(x, self.attn_mask)
         return x
 
     def finish(self, h: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         """Coda + final norm + head: (B, T, D) -> logits (B, T, V), MASK logit -inf (never predicted)."""
         for block in self.coda:
-            h = block(h)
+            h = block(h, self.attn_mask)
         logits = self.head(self.final_norm(h))
         mask_col = torch.zeros(logits.shape[-1], dtype=torch.bool, device=logits.device)
         mask_col[self.config.mask_id] = True

@@ -145,3 +145,33 @@ def test_config_errors():
         config(unknown=1)
     with pytest.raises(ValueError, match="loop index"):
         Denoiser(config()).loop(torch.zeros(1, 16, 32), None, 16)
+
+
+def test_peer_attention_mask_is_the_sudoku_constraint_graph():
+    from solver.model import peer_mask
+    from solver.positions import grid_positions
+
+    mask = peer_mask(grid_positions(3, 3))  # (81, 81)
+    assert mask.shape == (81, 81) and bool((mask == mask.T).all())
+    assert mask.sum(dim=1).tolist() == [21] * 81  # 20 peers and the cell itself
+    assert mask[0, 8] and mask[0, 72] and mask[0, 20] and not mask[0, 21] and not mask[0, 80]
+
+
+def test_peer_attention_hides_non_peers():
+    """Changing a cell outside a cell's row, column and box cannot move that cell's output in one
+    block; with full attention it does."""
+    torch.manual_seed(0)
+    fields = dict(vocab_size=10, seq_len=81, box_rows=3, box_cols=3, d_model=32, n_heads=2, core_layers=1, loops=1)
+    tokens = torch.randint(1, 10, (1, 81))
+    changed = tokens.clone()
+    changed[0, 80] = tokens[0, 80] % 9 + 1  # cell (8, 8): not a peer of cell (0, 0)
+    for attention, moves in (("peers", False), ("full", True)):
+        model = Denoiser(DenoiserConfig(attention=attention, **fields)).eval()
+        with torch.no_grad():
+            delta = (model(tokens)[0, 0, 1:] - model(changed)[0, 0, 1:]).abs().max().item()  # 0: MASK, -inf
+        assert (delta > 1e-6) == moves, (attention, delta)
+
+
+def test_peer_attention_is_for_grids_only():
+    with pytest.raises(ValueError, match="grid positions"):
+        DenoiserConfig(vocab_size=10, seq_len=14, positions="sequence", attention="peers")
