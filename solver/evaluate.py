@@ -20,8 +20,6 @@ import csv
 import io
 import json
 import math
-import os
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -29,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from data_gen.files import write_bytes_atomic
 
 from .guided import DECODINGS, Outcome, decoding_options
 from .inference import admit, solve_batches
@@ -188,18 +188,16 @@ def _records_data(records: list[dict[str, Any]], source: str, split: str | None,
     raise EvalError(f"{source}: cannot tell the task from the columns {sorted(columns)}")
 
 
-def _read_parquet(paths: Sequence[Path], limit: int | None) -> list[dict[str, Any]]:
-    import pyarrow.parquet as pq
+def _read_rows(path: Path, limit: int | None) -> list[dict[str, Any]]:
+    """The first `limit` rows of one Parquet file, through data_gen's one reader."""
+    from data_gen.dataset import read_rows
+    from data_gen.errors import DataGenError
 
-    records: list[dict[str, Any]] = []
-    for path in paths:
-        try:
-            records += pq.read_table(path).to_pylist()
-        except Exception as err:  # pyarrow raises several types for a bad file
-            raise EvalError(f"{path}: not a readable Parquet file ({err})") from None
-        if limit is not None and len(records) >= limit:
-            break
-    return records[:limit] if limit is not None else records
+    try:
+        rows = read_rows(path)
+    except DataGenError as err:
+        raise EvalError(str(err)) from None
+    return rows[:limit] if limit is not None else rows
 
 
 def _read_text_lines(path: Path) -> list[tuple[int, str]]:
@@ -255,22 +253,19 @@ def load_eval_data(path: str | Path, split: str = "test", limit: int | None = No
     path = Path(path)
     if limit is not None and limit < 1:
         raise EvalError(f"--limit must be at least 1, got {limit}")
-    if path.is_dir():
-        manifest_path = path / "manifest.json"
-        if not manifest_path.is_file():
-            raise EvalError(f"{path}: a data directory needs manifest.json (made by `rmdm gen`)")
+    if path.is_dir():  # a data_gen directory, read (and sha256-checked) by data_gen's one reader
+        from data_gen.dataset import load_manifest, read_records
+        from data_gen.errors import DataGenError
+
         try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-            splits = manifest["splits"]
-        except (OSError, ValueError, KeyError) as err:
-            raise EvalError(f"{manifest_path}: not a data_gen manifest ({err})") from None
-        if split not in splits:
+            manifest = load_manifest(path)
+            records = read_records(path, manifest, split, limit)
+        except DataGenError as err:
+            raise EvalError(str(err)) from None
+        splits = manifest["splits"]
+        if records is None:
             raise EvalError(f"{path}: no split {split!r} (splits: {', '.join(splits) or 'none'})")
-        files = [path / entry["path"] for entry in splits[split].get("files", [])]
-        missing = [str(f) for f in files if not f.is_file()]
-        if missing:
-            raise EvalError(f"{path}: missing data file {missing[0]}")
-        data = _records_data(_read_parquet(files, limit), str(path), split, manifest.get("task"))
+        data = _records_data(records, str(path), split, manifest.get("task"))
         data.splits = {name: int(entry.get("count", 0)) for name, entry in splits.items() if isinstance(entry, dict)}
         return data
     if not path.exists():
@@ -281,7 +276,7 @@ def load_eval_data(path: str | Path, split: str = "test", limit: int | None = No
     if suffix == ".jsonl":
         return _countdown_jsonl(path, limit)
     if suffix == ".parquet":
-        return _records_data(_read_parquet([path], limit), str(path), None, None)
+        return _records_data(_read_rows(path, limit), str(path), None, None)
     raise EvalError(f"{path}: unknown data format (expected a data_gen directory, .txt, .jsonl or .parquet)")
 
 
@@ -456,18 +451,6 @@ def _within(outcome: Outcome, retries: int) -> tuple[bool, int, int, int, int, i
 # ----------------------------------------------------------------------------- output
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 CSV_FIELDS = [
     "steps", "loops", "adaptive", "policy", "retries", "samples", "decoding", "search_nfe", "group", "puzzles", "solved",
     "solve_rate", "ci_low", "ci_high", "mean_nfe", "p95_nfe", "mean_nodes", "mean_layer_evals", "mean_steps",
@@ -499,6 +482,7 @@ def write_results(rows: Sequence[EvalRow], out_dir: str | Path, meta: dict[str, 
     out_dir = Path(out_dir)
     json_path, csv_path = out_dir / "results.json", out_dir / "results.csv"
     payload = {**meta, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "rows": [r.to_dict() for r in rows]}
-    _atomic_write(json_path, json.dumps(payload, indent=2) + "\n")
-    _atomic_write(csv_path, results_csv(rows))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomic(json_path, (json.dumps(payload, indent=2) + "\n").encode("utf-8"))
+    write_bytes_atomic(csv_path, results_csv(rows).encode("utf-8"))
     return json_path, csv_path
