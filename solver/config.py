@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from .diffusion import LossConfig
+from .model import DenoiserConfig, shape_error
 
 
 class ConfigError(ValueError):
@@ -25,22 +26,15 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ModelSection(_Strict):
-    """The Denoiser's shape; vocabulary, length and positions come from the dataset's codec."""
-
-    d_model: int = Field(128, gt=0)
-    n_heads: int = Field(4, gt=0)
-    prelude_layers: int = Field(0, ge=0)
-    core_layers: int = Field(2, ge=1)
-    coda_layers: int = Field(0, ge=0)
-    loops: int = Field(3, ge=1, description="core passes per step (S_max when loss.loop_sampling is uniform)")
-    max_loops: int = Field(16, ge=1, description="the most loops inference may use (also the loop-embedding rows)")
-    attention: Literal["full", "peers"] = Field("full", description="peers (Sudoku): a cell attends only to its row, column and box")
-    time_conditioning: bool = False
-    input_injection: bool = Field(False, description="re-add the embedded input at every core pass (RRN / TRM)")
-    loop_embedding: bool = Field(True, description="a learned embedding per loop index (off: any loop count up to max_loops)")
-    dropout: float = Field(0.0, ge=0.0, lt=1.0)
-    mlp_ratio: float = Field(4.0, gt=0)
+# The Denoiser's shape as a preset writes it: DenoiserConfig's fields (the same types, defaults and
+# descriptions) less those the dataset's codec supplies; checked as a whole in RunConfig.
+ModelSection = create_model(
+    "ModelSection",
+    __config__=ConfigDict(extra="forbid"),
+    __doc__="The Denoiser's shape; vocabulary, length and positions come from the dataset's codec.",
+    **{name: (field.annotation, field) for name, field in DenoiserConfig.model_fields.items()
+       if name not in DenoiserConfig.CODEC_FIELDS},
+)
 
 
 class DataSection(_Strict):
@@ -100,10 +94,10 @@ class RunConfig(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> RunConfig:
-        if self.model.d_model % self.model.n_heads:
-            raise ValueError(f"model.d_model={self.model.d_model} is not divisible by model.n_heads={self.model.n_heads}")
-        if self.model.max_loops < self.model.loops:
-            raise ValueError(f"model.max_loops={self.model.max_loops} is smaller than model.loops={self.model.loops}")
+        m = self.model
+        problem = shape_error(m.d_model, m.n_heads, m.loops, m.max_loops, prefix="model.")
+        if problem:
+            raise ValueError(problem)
         if self.model.attention == "peers" and self.task != "sudoku":
             raise ValueError(f"model.attention=peers is for grid tasks (a cell's row, column and box), not {self.task}")
         grad_loops = self.loss.grad_loops

@@ -27,7 +27,7 @@ codec uses learned 1D positions.
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
@@ -35,6 +35,15 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import nn
 
 from .positions import grid_positions, index_positions, step_positions
+
+
+def shape_error(d_model: int, n_heads: int, loops: int, max_loops: int, prefix: str = "") -> str | None:
+    """What is wrong with a network shape, or None; `prefix` names the fields ("model." in a preset)."""
+    if d_model % n_heads:
+        return f"{prefix}d_model={d_model} is not divisible by {prefix}n_heads={n_heads}"
+    if max_loops < loops:
+        return f"{prefix}max_loops={max_loops} is smaller than {prefix}loops={loops}"
+    return None
 
 
 class DenoiserConfig(BaseModel):
@@ -69,10 +78,9 @@ class DenoiserConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> DenoiserConfig:
-        if self.d_model % self.n_heads:
-            raise ValueError(f"d_model={self.d_model} is not divisible by n_heads={self.n_heads}")
-        if self.max_loops < self.loops:
-            raise ValueError(f"max_loops={self.max_loops} is smaller than loops={self.loops}")
+        problem = shape_error(self.d_model, self.n_heads, self.loops, self.max_loops)
+        if problem:
+            raise ValueError(problem)
         if self.mask_id >= self.vocab_size:
             raise ValueError(f"mask_id={self.mask_id} is outside the vocabulary of {self.vocab_size}")
         if self.positions == "grid":
@@ -90,6 +98,10 @@ class DenoiserConfig(BaseModel):
             if length != self.seq_len:
                 raise ValueError(f"the step layout has {length} positions, not seq_len={self.seq_len}")
         return self
+
+    # given by the task's codec (vocabulary, length, position layout), not chosen in a preset
+    CODEC_FIELDS: ClassVar[frozenset[str]] = frozenset({"vocab_size", "seq_len", "mask_id", "positions", "box_rows", "box_cols",
+                              "n_numbers", "number_digits", "value_digits"})
 
     @property
     def grid_size(self) -> int:
