@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from puzzles.errors import ParseError, PuzzleError
-from solver.argtypes import non_negative_float, non_negative_int, positive_int
+from solver.argtypes import non_negative_int, positive_int
+from solver.options import add_sampler_flags
 
 # Exit codes (also in --help).
 EXIT_OK = 0  # every puzzle solved, every answer verified
@@ -52,9 +53,6 @@ input malformed or unreadable (takes precedence over 1), or a bad option value (
 before anything is read or loaded); 3 the method could not run (for the whole input, or for
 some line: takes precedence over 2)."""
 
-POLICIES = ("random", "top_prob", "top_margin", "entropy")
-
-
 @dataclass
 class _Line:
     """One output line and what it says about the run."""
@@ -72,21 +70,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     common.add_argument("--input", "-i", metavar="FILE", help="read puzzles from FILE (default: stdin)")
     model = common.add_argument_group("model options (--method model)")
     model.add_argument("--checkpoint", metavar="NAME_OR_DIR", help="a bundled model name or a checkpoint directory")
-    model.add_argument("--steps", type=positive_int, metavar="K", help="denoising steps (default: one position per step)")
-    model.add_argument("--loops", type=positive_int, metavar="L", help="core loops per step (default: as trained)")
-    model.add_argument("--policy", choices=POLICIES, default="top_prob", help="unmasking order (default %(default)s)")
-    model.add_argument("--adaptive", action="store_true", help="adaptive loops: stop a step's loops once the predictions stop changing (at most --loops, else as trained)")
     model.add_argument("--constrain", action="store_true", help="constraint-masked decoding: a digit already in a cell's row, column or box is never placed there (Sudoku)")
     model.add_argument("--search", action="store_true", help="model-guided backtracking search with the verifier in the loop (Sudoku; implies --constrain); "
                        "one network pass orders the search unless --steps asks for more")
-    model.add_argument("--search-nfe", type=positive_int, default=None, metavar="N", help="with --search: at most N network passes per puzzle (default: unbounded)")
-    model.add_argument("--search-nodes", type=positive_int, default=None, metavar="N", help="with --search: at most about N commits per puzzle (default: unbounded)")
+    add_sampler_flags(model, sweep=False)  # --steps --loops --policy --search-nfe --search-nodes --adaptive ... --seed
     model.add_argument("--retries", type=non_negative_int, default=0, metavar="R", help="verifier-guided retries (default 0)")
     model.add_argument("--samples", type=positive_int, default=1, metavar="N", help="samples per puzzle, best kept (default 1)")
-    model.add_argument("--temperature", type=non_negative_float, default=0.0, help="sampling temperature (default 0: greedy)")
-    model.add_argument("--retry-temperature", type=non_negative_float, default=1.0, metavar="T",
-                       help="temperature of retries and extra samples when --temperature is 0 (default 1.0)")
-    model.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     model.add_argument("--batch-size", type=positive_int, default=64, metavar="B", help="puzzles per batch (default 64)")
     model.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda, ... (default auto)")
 

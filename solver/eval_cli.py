@@ -20,9 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .argtypes import int_list, non_negative_float, positive_int
-
-POLICIES = ("random", "top_prob", "top_margin", "entropy")
+from .argtypes import int_list, positive_int
+from .options import POLICIES, add_sampler_flags
 
 
 class UsageError(ValueError):
@@ -41,29 +40,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", required=True, metavar="NAME|DIR", help="a bundled checkpoint name or a directory")
     p.add_argument("--data", required=True, metavar="DIR|FILE", help="data_gen directory or raw puzzle file")
     p.add_argument("--split", default="test", help="split of a data_gen directory (default: test)")
-    p.add_argument("--steps", type=int_list(minimum=1, default_word="all"), default="all", metavar="LIST", help="denoising steps, e.g. 1,2,4,8,16; 'all' = one position per step (default)")
-    p.add_argument("--loops", type=int_list(minimum=1, default_word="trained"), default="trained", metavar="LIST", help="loops per step, e.g. 1,2,4,8; 'trained' = as trained (default); with --adaptive, the cap")
-    p.add_argument("--policy", default="top_prob", metavar="LIST", help=f"unmasking policies: {', '.join(POLICIES)} (default: top_prob)")
     p.add_argument("--retries", type=int_list(minimum=0), default="0", metavar="LIST", help="verifier-guided retries, e.g. 0,1,4 (default: 0)")
     p.add_argument("--samples", type=positive_int, default=1, metavar="N", help="best-of-N samples per puzzle (default: 1)")
     p.add_argument("--decoding", default="plain", metavar="LIST",
                    help="decoding modes: plain, constrained (illegal tokens masked), search (backtracking, budget --search-nfe), "
                         "search-mrv / search-uniform (the search without the network, for node counts) (default: plain); "
                         "a search makes --steps network passes along its path: --steps 1 orders it by one pass")
-    p.add_argument("--search-nfe", type=int_list(minimum=1, default_word="none"), default="none", metavar="LIST",
-                   help="NFE budgets per puzzle for --decoding search, e.g. 340,510,1000; 'none' = unbounded (default)")
-    p.add_argument("--search-nodes", type=positive_int, default=None, metavar="N", help="cap on the commits a search makes per puzzle (default: none)")
-    p.add_argument("--adaptive", action="store_true", help="adaptive loops: stop a step's loops once the predictions stop changing (--adaptive-on); --loops is the cap")
-    p.add_argument("--adaptive-on", choices=("hidden", "predictions"), default=None,
-                   help="what must settle: the hidden state's relative change, or the share of masked positions whose "
-                        "prediction changed between loops (default: the sampler's)")
-    p.add_argument("--adaptive-threshold", type=non_negative_float, default=None, metavar="X", help="relative change that counts as settled (default: the sampler's)")
-    p.add_argument("--untrained-loops", action="store_true",
-                   help="allow --loops past the trained count on a model with a loop embedding (to measure extrapolation)")
-    p.add_argument("--temperature", type=non_negative_float, default=0.0, help="sampling temperature (default: 0, argmax)")
-    p.add_argument("--retry-temperature", type=non_negative_float, default=1.0, metavar="T",
-                   help="temperature of retries and extra samples when --temperature is 0 (default 1.0)")
-    p.add_argument("--seed", type=int, default=0)
+    add_sampler_flags(p, sweep=True)  # --steps --loops --policy --search-nfe (lists), --adaptive ... --seed
     p.add_argument("--limit", type=positive_int, default=None, metavar="N", help="evaluate the first N puzzles only")
     p.add_argument("--batch-size", type=positive_int, default=64, metavar="N", help="puzzles per batch (default: 64)")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: auto)")

@@ -98,6 +98,8 @@ def options_from_args(args: Any) -> tuple[SampleOptions, int, int]:
         search=search,
         search_nfe=get("search_nfe"),
         search_nodes=get("search_nodes"),
+        # the flags add_sampler_flags declares; an args object without them keeps SampleOptions' defaults
+        **{name: get(name) for name in ("adaptive_on", "adaptive_threshold", "untrained_loops") if get(name) is not None},
     )
     return options, int(get("retries") or 0), int(get("samples") or 1)
 

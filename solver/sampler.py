@@ -15,62 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
 
-Policy = Literal["random", "top_prob", "top_margin", "entropy"]
-POLICIES: tuple[str, ...] = ("random", "top_prob", "top_margin", "entropy")
-
-
-class SampleOptions(BaseModel):
-    """How to sample. `steps=None`: one token per step; `loops=None`: as trained.
-
-    With `adaptive`, a row stops looping once the change between successive loops falls
-    under `adaptive_threshold`: by default the share of its masked positions whose argmax
-    changed ("predictions", a readout after every loop), or the relative norm of its hidden
-    state's change ("hidden"). Its loop cap is `max_loops`, else `loops`, else the trained
-    loop count: a model trained at a fixed count diverges when looped further. No loop count
-    may exceed the model's `config.max_loops`. (Measured in docs/RESULTS.md, scaling study:
-    the hidden-state change stays above 0.25 on whole-network R-MDMs, so that criterion never
-    stops them early, while "predictions" at 0.01 saved 18% of NFE at the same solve rate.)
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    steps: int | None = Field(None, ge=1)
-    loops: int | None = Field(None, ge=1)
-    policy: Policy = "top_prob"
-    temperature: float = Field(0.0, ge=0.0)  # 0: argmax; > 0: Gumbel-max sampling at this temperature
-    # verifier-guided retries and extra samples (solver.guided) sample at this temperature when
-    # `temperature` is 0: at argmax they mostly repeat the rejected answer
-    retry_temperature: float = Field(1.0, ge=0.0)
-    adaptive: bool = False
-    adaptive_on: Literal["hidden", "predictions"] = "predictions"
-    adaptive_threshold: float = Field(0.01, ge=0.0)
-    min_loops: int = Field(1, ge=1)  # adaptive rows run at least this many loops
-    max_loops: int | None = Field(None, ge=1)
-    untrained_loops: bool = False  # allow loop counts past the trained one on a model with a loop embedding
-    seed: int = 0
-    trace: bool = False  # callers that collect frames (solver.guided) pass a solver.trace.Tracer
-    # verifier in the loop (solver.constraints): illegal tokens get zero probability before the
-    # policy ranks positions; `search` adds backtracking (solver.search), bounded per puzzle by
-    # `search_nfe` network passes and `search_nodes` commits (None: unbounded)
-    constrain: bool = False
-    search: bool = False
-    search_nfe: int | None = Field(None, ge=1)
-    search_nodes: int | None = Field(None, ge=1)
-    search_order: Literal["model", "uniform", "mrv"] = "model"
-    # constrained decoding and search: commit a position with one legal token left without the
-    # network (Countdown: the calculator's results; Sudoku: cells with one digit left)
-    propagate: bool = True
-    # search: where to branch: the policy's best position ("policy"), or the one with the fewest legal
-    # tokens, ties broken by the policy ("fewest"); the model orders the tokens tried there either way
-    search_branch: Literal["policy", "fewest"] = "fewest"
-    # search: after a backtrack, order the next node by the logits of the node being revised
-    # instead of a fresh network pass
-    search_reuse: bool = True
+from .options import POLICIES, Policy, SampleOptions  # noqa: F401  (re-exported: solver.sampler.SampleOptions)
 
 
 @dataclass

@@ -594,13 +594,16 @@ def model_card(config: RunConfig, preset: str, data_dir: Any, datamodule: Any, n
     kind = "plain MDM" if c.loops == 1 else ("R-MDM" if not (c.prelude_layers or c.coda_layers) else "LoopMDM")
     rate = f"{solve:.1%} of {puzzles} validation puzzles" if solve is not None else "not measured"
     where = f"in {sessions} sessions (the last on {hardware})" if sessions > 1 else f"on {hardware}"
+    features = "".join(
+        f", {text}" for on, text in ((c.input_injection, "input injection"), (not c.loop_embedding, "no loop embedding"),
+                                     (c.attention == "peers", "peer attention (row, column, box)")) if on)
     return f"""# {preset}: {config.task} {kind}
 
 {config.description.strip()}
 
 - **Model**: {kind}, d_model={c.d_model}, heads={c.n_heads}, prelude/core/coda layers =
   {c.prelude_layers}/{c.core_layers}/{c.coda_layers}, loops={c.loops} (max {c.max_loops}),
-  {c.positions} positions, {net.num_parameters():,} parameters.
+  {c.positions} positions{features}, {net.num_parameters():,} parameters.
 - **Objective**: {config.loss.objective}, supervision={config.loss.supervision},
   loop sampling={config.loss.loop_sampling}, grad_loops={config.loss.grad_loops}.
 - **Data**: `{shown_path(data_dir)}` ({manifest.get('generator', '?')} {manifest.get('generator_version', '')}, seed
