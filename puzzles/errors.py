@@ -24,3 +24,9 @@ class ParseError(PuzzleError):
             where.append(f"column {column}")
         super().__init__(f"{', '.join(where)}: {message}" if where else message)
         self.reason = message
+
+
+def one_line(err: BaseException) -> str:
+    """An error as one line of a message (its text with line breaks and runs of spaces folded), or its
+    type's name when it has no text: what the command line and the app print for a bad input."""
+    return " ".join(str(err).split()) or type(err).__name__

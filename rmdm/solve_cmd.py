@@ -24,7 +24,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from puzzles.errors import ParseError, PuzzleError
+from puzzles.errors import ParseError, PuzzleError, one_line
 from solver.argtypes import non_negative_int, positive_int
 from solver.options import add_sampler_flags
 
@@ -250,10 +250,6 @@ class _CannotRun(Exception):
     """The model path cannot run at all (not a property of one puzzle)."""
 
 
-def _one_line(err: Exception) -> str:
-    return " ".join(str(err).split()) or type(err).__name__
-
-
 def _model_lines(args: argparse.Namespace, items: list[tuple[int, Any]]) -> list[_Line]:
     try:
         from solver.inference import solve_instances
@@ -265,7 +261,7 @@ def _model_lines(args: argparse.Namespace, items: list[tuple[int, Any]]) -> list
     try:
         answers = solve_instances(args.task, puzzles, args) if puzzles else []
     except (ImportError, OSError, RuntimeError, ValueError) as err:  # CheckpointError, PuzzleError: ValueErrors
-        raise _CannotRun(f"the model could not run: {_one_line(err)} (--method exact solves without a model)") from None
+        raise _CannotRun(f"the model could not run: {one_line(err)} (--method exact solves without a model)") from None
     answers_iter = iter(answers)
     lines = []
     for line_no, item in items:

@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from puzzles.errors import one_line
+
 from .argtypes import int_list, positive_int
 from .options import POLICIES, add_sampler_flags
 
@@ -81,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     except Exception as err:  # bad input of any kind: one line, exit 2
         if not _is_input_error(err):
             raise
-        message = " ".join(str(err).split()) or type(err).__name__
+        message = one_line(err)
         print(f"rmdm eval: error: {message}", file=sys.stderr)
         return 2
 

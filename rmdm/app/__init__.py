@@ -23,6 +23,8 @@ import socket
 import sys
 from typing import Any
 
+from puzzles.errors import one_line
+
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 7860
 EXIT_CANNOT_SERVE = 1  # the address cannot be served (port taken, not allowed, unknown host)
 EXIT_BAD_CHECKPOINT = 2  # a --checkpoint that cannot be loaded: bad input, like a bad flag
@@ -140,7 +142,7 @@ def load_checkpoints(names: list[str]) -> tuple[list[Any], str | None]:
         try:
             loaded.append(load(name, device="cpu"))
         except (ValueError, OSError, RuntimeError) as err:  # CheckpointError is a ValueError
-            return [], "--checkpoint: " + (" ".join(str(err).split()) or type(err).__name__)
+            return [], "--checkpoint: " + one_line(err)
     return loaded, None
 
 
