@@ -214,14 +214,15 @@ def solve_model(
     if problem:
         yield _refuse(problem, "error", instance)
         return
-    live_run = Run("countdown", instance.to_line(), [])
-    finish = lambda outcome: _judged_run(instance, outcome)  # noqa: E731
+    unit = "slot" if hasattr(codec, "token_label") else "character"  # the step codec's positions are slots
+    live_run = Run("countdown", instance.to_line(), [], unit=unit)
+    finish = lambda outcome: _judged_run(instance, outcome, unit)  # noqa: E731
     yield from solve_live(loaded, instance, settings, limits, speed, live_run, show, finish)
 
 
-def _judged_run(instance: Any, outcome: ModelOutcome) -> Run:
+def _judged_run(instance: Any, outcome: ModelOutcome, unit: str = "character") -> Run:
     """The finished run: each attempt's answer checked (the bad step marked), and the verdict."""
-    run = Run("countdown", instance.to_line(), outcome.views)
+    run = Run("countdown", instance.to_line(), outcome.views, unit=unit)
     attempts = []
     for retry, end in enumerate(run.retry_ends()):
         text = run.frames[end].text or run.frames[end].cells.replace(PAD, "").replace(MASK, "")

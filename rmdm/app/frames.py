@@ -62,6 +62,7 @@ class Run:
     solved: set[int] = field(default_factory=set)  # frames whose answer the verifier accepts
     notes: dict[int, str] = field(default_factory=dict)  # frame -> the verifier's complaint
     verdict_html: str = ""
+    unit: str = ""  # what one answer position is, for the verdicts ("" : cell for Sudoku, character for Countdown)
 
     def retry_ends(self) -> list[int]:
         """Index of the last frame of each retry, in order."""

@@ -371,7 +371,7 @@ def _frame_with_verdict(run: Run | None, index: Any, show: Callable[[Run, int], 
     view = run.frames[i]
     sudoku = run.task == "sudoku"
     total = run.puzzle.count(MASK) if sudoku else len(view.cells)
-    noun = "cell" if sudoku else "character"
+    noun = run.unit or ("cell" if sudoku else "character")
     if view.label:  # a run that arrived whole (the exact solver): its frames have names, not steps
         where = f"frame {i + 1} of {last + 1} ({view.label})"
     else:

@@ -284,3 +284,15 @@ def test_countdown_tab_searches_with_the_calculator_by_default_where_every_model
                               name="fake-steps3", card=CARD))
     assert _default_decoding(steps, "countdown") == "search"
     assert _default_decoding(steps, "sudoku") == "plain"
+
+
+def test_stop_counts_a_step_codec_answer_in_slots():
+    from solver.countdown_steps import CountdownStepCodec
+
+    shelf = ModelShelf(bundled=False)
+    codec = CountdownStepCodec(3)
+    shelf.add(SimpleNamespace(model=FakeDenoiser(vocab_size=codec.vocab_size, seq_len=codec.seq_len, loops=2),
+                              codec=codec, name="fake-steps3", card=CARD))
+    *_, (_, _, final, _, run) = countdown_tab.solve_model(shelf, "44,15,79", "50", "ml", SolveSettings(), "instant")
+    _, _, verdict = countdown_tab.stop(run, 1)
+    assert "slots still masked" in verdict and "character" not in verdict
