@@ -32,7 +32,7 @@ def test_every_preset_validates_and_states_time_and_hardware(path):
     assert "rmdm train --config" in header, "the header shows how to train it"
     if path.stem.endswith("-gpu"):
         assert config.train.precision == "auto" and config.train.batch_size >= 256
-        assert config.train.ema_decay and config.loss.loop_sampling == "uniform"
+        assert config.train.ema_decay  # loop sampling is the recipe's choice (the peers preset keeps the CPU ladder's fixed 3)
 
 
 def test_preset_names_resolve_to_files():
