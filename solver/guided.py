@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from .constraints import constraint_for
+from .options import decoding_phrase
 from .sampler import SampleOptions, sample
 from .search import search
 from .trace import Tracer, row_frames
@@ -220,12 +221,7 @@ def default_steps(steps: int | None, search: bool) -> int | None:
 def decoding_mode(options: SampleOptions, retries: int = 0, samples: int = 1) -> str:
     """'plain', 'constrained' or 'search', '+ N retries' / '+ best of N' where used: how an
     answer was decoded, as the CLI, the evaluator and the app report it."""
-    mode = "search" if options.search else "constrained" if options.constrain else "plain"
-    if retries:
-        mode += f" + {retries} retr{'y' if retries == 1 else 'ies'}"
-    if samples > 1:
-        mode += f" + best of {samples}"
-    return mode
+    return decoding_phrase("search" if options.search else "constrained" if options.constrain else "plain", retries, samples)
 
 
 

@@ -69,6 +69,16 @@ class SampleOptions(BaseModel):
     search_reuse: bool = True
 
 
+def decoding_phrase(mode: str, retries: int = 0, samples: int = 1) -> str:
+    """'plain', 'constrained' or 'search', then ' + N retries' / ' + best of N' where used: how an
+    answer was decoded, in the one phrasing the command line, the evaluator and the app use."""
+    if retries:
+        mode += f" + {retries} retr{'y' if retries == 1 else 'ies'}"
+    if samples > 1:
+        mode += f" + best of {samples}"
+    return mode
+
+
 def _default(name: str):
     return SampleOptions.model_fields[name].default
 

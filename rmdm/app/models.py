@@ -183,11 +183,10 @@ def _rate(row: dict[str, Any]) -> str:
 
 
 def _how(row: dict[str, Any]) -> str:
-    """How a solve_rates.json row decoded, as the app's verdicts say it: "plain + 4 retries"."""
-    from solver.checkpoint import decoding_label
+    """How a solve_rates.json row decoded, as the app's verdicts and the CLI say it: "plain + 4 retries"."""
+    from solver.options import decoding_phrase
 
-    retries = int(row.get("retries") or 0)
-    return decoding_label(row) + (f" + {retries} retr{'y' if retries == 1 else 'ies'}" if retries else "")
+    return decoding_phrase(row.get("decoding") or "plain", int(row.get("retries") or 0), int(row.get("samples") or 1))
 
 
 def headline(rates: dict[str, Any] | None) -> list[tuple[str, str, str]]:

@@ -91,7 +91,7 @@ def test_headline_takes_the_plain_row_and_the_best_of_every_decoding():
         row, {**row, "retries": 4, "solved": 4, "solve_rate": 0.4},
         {**row, "decoding": "constrained", "samples": 8, "solved": 9, "solve_rate": 0.9},
         {**row, "decoding": "search", "solved": 6, "solve_rate": 0.6}]}]}
-    assert headline(rates) == [("s", "30.0% (3/10)", "90.0% (9/10): constrained, best of 8")]
+    assert headline(rates) == [("s", "30.0% (3/10)", "90.0% (9/10): constrained + best of 8")]
     only_search = {"machine": "m", "sets": [{"set": "t", "command": "c", "rows": [{**row, "decoding": "search"}]}]}
     assert headline(only_search) == [("t", "not measured", "30.0% (3/10): search")]
 
