@@ -18,7 +18,7 @@ from typing import Literal
 
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .codecs import IGNORE
 
@@ -34,6 +34,14 @@ class LossConfig(BaseModel):
     grad_loops: int | None = Field(None, ge=1, description="backprop through the last k loops only (None: all)")
     t_min: float = Field(1e-3, gt=0.0, lt=1.0, description="lower end of t: keeps 1/t finite")
     low_discrepancy: bool = Field(True, description="stratified t across the batch (lower-variance loss)")
+    t_power: float = Field(1.0, ge=1.0, description="t = u^(1/p): p > 1 draws more heavily masked boards (the hard first "
+                           "decisions of a solve; density p t^(p-1)); 1 = uniform. masked_ce only")
+
+    @model_validator(mode="after")
+    def _check(self) -> LossConfig:
+        if self.t_power != 1.0 and self.objective != "masked_ce":
+            raise ValueError(f"t_power={self.t_power} needs objective=masked_ce: mdlm's 1/t weight assumes uniform t")
+        return self
 
 
 @dataclass
@@ -50,17 +58,21 @@ class LossOutput:
 
 
 def sample_t(batch_size: int, *, t_min: float = 1e-3, low_discrepancy: bool = True,
-             generator: torch.Generator | None = None, device: torch.device | str = "cpu") -> torch.Tensor:
+             generator: torch.Generator | None = None, device: torch.device | str = "cpu",
+             power: float = 1.0) -> torch.Tensor:
     """Masking levels t in [t_min, 1], (B,).
 
     Low-discrepancy (MDLM's antithetic trick): one uniform offset u and t_i = (u + i/B) mod 1,
-    so each batch covers [0, 1) evenly and the loss variance drops.
+    so each batch covers [0, 1) evenly and the loss variance drops. `power` p > 1 maps each
+    level through u^(1/p), drawing heavily masked boards more often (density p t^(p-1)).
     """
     if low_discrepancy:
         u = torch.rand(1, generator=generator, device=device)
         t = (u + torch.arange(batch_size, device=device) / batch_size) % 1.0
     else:
         t = torch.rand(batch_size, generator=generator, device=device)
+    if power != 1.0:
+        t = t ** (1.0 / power)
     return t_min + (1.0 - t_min) * t
 
 
@@ -126,7 +138,7 @@ def diffusion_loss(model: torch.nn.Module, target: torch.Tensor, frozen: torch.T
         loops = draw_loops(net_config.loops, config.loop_sampling, generator)
     same_device = generator if generator is not None and generator.device == target.device else None
     t = sample_t(target.shape[0], t_min=config.t_min, low_discrepancy=config.low_discrepancy,
-                 generator=same_device, device=target.device)
+                 generator=same_device, device=target.device, power=config.t_power)
     noisy, masked = mask_tokens(target, frozen, t, net_config.mask_id, generator=same_device)
 
     answer = ~frozen & (target != IGNORE)  # (B, T) positions that could be masked

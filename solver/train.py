@@ -597,6 +597,7 @@ def model_card(config: RunConfig, preset: str, data_dir: Any, datamodule: Any, n
     features = "".join(
         f", {text}" for on, text in ((c.input_injection, "input injection"), (not c.loop_embedding, "no loop embedding"),
                                      (c.attention == "peers", "peer attention (row, column, box)")) if on)
+    skew = f", t drawn as u^(1/{config.loss.t_power:g})" if config.loss.t_power != 1.0 else ""
     return f"""# {preset}: {config.task} {kind}
 
 {config.description.strip()}
@@ -605,7 +606,7 @@ def model_card(config: RunConfig, preset: str, data_dir: Any, datamodule: Any, n
   {c.prelude_layers}/{c.core_layers}/{c.coda_layers}, loops={c.loops} (max {c.max_loops}),
   {c.positions} positions{features}, {net.num_parameters():,} parameters.
 - **Objective**: {config.loss.objective}, supervision={config.loss.supervision},
-  loop sampling={config.loss.loop_sampling}, grad_loops={config.loss.grad_loops}.
+  loop sampling={config.loss.loop_sampling}, grad_loops={config.loss.grad_loops}{skew}.
 - **Data**: `{shown_path(data_dir)}` ({manifest.get('generator', '?')} {manifest.get('generator_version', '')}, seed
   {manifest.get('seed', '?')}; {datamodule.stats['train']} training / {datamodule.stats['val']} validation records;
   symmetry augmentation {'on' if datamodule.augment else 'off'}).

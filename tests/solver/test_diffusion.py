@@ -225,3 +225,18 @@ def test_mdlm_loss_is_an_unbiased_estimate_of_the_elbo(low_discrepancy):
     estimate = sum(draws) / calls
     standard_error = math.sqrt(variance / (rows * calls))
     assert abs(estimate - mean) < 4.5 * standard_error, (estimate, mean, standard_error)
+
+
+def test_t_power_draws_heavily_masked_boards_more_often():
+    uniform = sample_t(4000, generator=torch.Generator().manual_seed(0))
+    skewed = sample_t(4000, generator=torch.Generator().manual_seed(0), power=2.0)
+    assert float(skewed.min()) >= 1e-3 and float(skewed.max()) <= 1.0
+    # density 2t: P(t > 1/2) = 3/4 (uniform: 1/2), mean 2/3 (uniform: 1/2)
+    assert abs(float((skewed > 0.5).float().mean()) - 0.75) < 0.02 and abs(float((uniform > 0.5).float().mean()) - 0.5) < 0.02
+    assert abs(float(skewed.mean()) - 2 / 3) < 0.01
+
+
+def test_t_power_is_for_masked_ce_only():
+    with pytest.raises(ValueError, match="masked_ce"):
+        LossConfig(objective="mdlm", t_power=2.0)
+    assert LossConfig(objective="masked_ce", t_power=2.0).t_power == 2.0
