@@ -18,7 +18,7 @@
 #   TRAIN_ARGS="--max-steps 3 --set train.final_solve_puzzles=4" EVAL_ARGS="--limit 4" PYTHON=python ...).
 # Wheels: Python packages the machine lacks (pydantic there) are installed from .whl/ when it
 # exists; scripts/gpu_wheels.sh fetches them here for Python 3.12. A chunk, as one command:
-#   bash scripts/gpu_chunk.sh sudoku9-peers-gpu data/sudoku9 runs/s9-gpu 7     (carry .whl, data/sudoku9, runs/s9-gpu)
+#   bash scripts/gpu_chunk.sh sudoku9-hardt-gpu data/sudoku9 runs/s9-gpu 7     (carry .whl, data/sudoku9, runs/s9-gpu)
 # then, here:  bash scripts/gpu_chunk.sh --unpack <the files' folder> runs/s9-gpu
 set -euo pipefail
 
