@@ -100,6 +100,10 @@ class RunConfig(_Strict):
             raise ValueError(problem)
         if self.model.attention == "peers" and self.task != "sudoku":
             raise ValueError(f"model.attention=peers is for grid tasks (a cell's row, column and box), not {self.task}")
+        if self.model.carry_state != (self.loss.segments > 1):
+            raise ValueError(
+                f"model.carry_state={self.model.carry_state} with loss.segments={self.loss.segments}: a carried state is "
+                "trained on carried boards, so set both (carry_state true and segments > 1) or neither")
         grad_loops = self.loss.grad_loops
         if (grad_loops is not None and grad_loops < self.model.loops and self.loss.loop_sampling == "fixed"
                 and not self.model.input_injection):

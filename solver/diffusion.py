@@ -8,7 +8,8 @@
 Supervision reads logits after the final loop, after every loop (deep supervision), or
 after every loop with linearly increasing weights. The loop count is fixed or drawn
 uniformly from 1..S_max once per batch; `grad_loops=k` backpropagates through the last k
-core passes only.
+core passes only. With `segments > 1` (carry_loss) a board stays in the batch for several
+steps with its hidden state carried, as TRM's deep supervision does.
 """
 
 from __future__ import annotations
@@ -36,11 +37,18 @@ class LossConfig(BaseModel):
     low_discrepancy: bool = Field(True, description="stratified t across the batch (lower-variance loss)")
     t_power: float = Field(1.0, ge=1.0, description="t = u^(1/p): p > 1 draws more heavily masked boards (the hard first "
                            "decisions of a solve; density p t^(p-1)); 1 = uniform. masked_ce only")
+    segments: int = Field(1, ge=1, description="carried training boards (TRM deep supervision; needs model.carry_state): "
+                          "a board stays in the batch for up to this many steps, its hidden state carried, its most "
+                          "confident masked cells revealed between steps; 1 = every board fresh. masked_ce only")
+    reveal_max: float = Field(0.3, gt=0.0, le=1.0, description="carried boards: the share of the still-masked cells "
+                              "revealed between two steps is drawn uniformly in [0, reveal_max)")
 
     @model_validator(mode="after")
     def _check(self) -> LossConfig:
         if self.t_power != 1.0 and self.objective != "masked_ce":
             raise ValueError(f"t_power={self.t_power} needs objective=masked_ce: mdlm's 1/t weight assumes uniform t")
+        if self.segments > 1 and self.objective != "masked_ce":
+            raise ValueError(f"segments={self.segments} needs objective=masked_ce: a carried board's t is not drawn")
         return self
 
 
@@ -142,6 +150,15 @@ def diffusion_loss(model: torch.nn.Module, target: torch.Tensor, frozen: torch.T
     noisy, masked = mask_tokens(target, frozen, t, net_config.mask_id, generator=same_device)
 
     answer = ~frozen & (target != IGNORE)  # (B, T) positions that could be masked
+    out, _ = _supervise(model, net_config, noisy, masked, target, answer, t, config, loops)
+    return out
+
+
+def _supervise(model, net_config, noisy: torch.Tensor, masked: torch.Tensor, target: torch.Tensor, answer: torch.Tensor,
+               t: torch.Tensor, config: LossConfig, loops: int,
+               state: torch.Tensor | None = None) -> tuple[LossOutput, tuple[torch.Tensor, torch.Tensor] | None]:
+    """Run the model on noisy (B, T) and weight the per-loop losses on `masked`. With a carried
+    `state` (B, T, D) (or zeros), also returns (last hidden state, final logits), both detached."""
     weights = loop_weights(loops, config.supervision)
     first_with_grad = 0 if config.grad_loops is None else max(0, loops - config.grad_loops)
     for index in range(first_with_grad):  # loops without grad carry no loss: renormalise the rest
@@ -150,11 +167,18 @@ def diffusion_loss(model: torch.nn.Module, target: torch.Tensor, frozen: torch.T
     weights = [w / total for w in weights]
 
     t_model = masked.sum(-1) / answer.sum(-1).clamp(min=1) if net_config.time_conditioning else None
+    carried = None
+    extra = {} if state is None else {"state": state, "return_state": True}
     if config.supervision == "final":
-        per_loop = [model(noisy, t_model, loops=loops, grad_loops=config.grad_loops)]
+        per_loop = model(noisy, t_model, loops=loops, grad_loops=config.grad_loops, **extra)
         weights = [1.0]
     else:
-        per_loop = model(noisy, t_model, loops=loops, all_loops=True, grad_loops=config.grad_loops)
+        per_loop = model(noisy, t_model, loops=loops, all_loops=True, grad_loops=config.grad_loops, **extra)
+    if state is not None:
+        per_loop, h = per_loop
+        carried = h
+    if config.supervision == "final":
+        per_loop = [per_loop]
     loss = torch.zeros((), device=target.device)
     losses = []
     for logits, weight in zip(per_loop, weights):
@@ -166,4 +190,82 @@ def diffusion_loss(model: torch.nn.Module, target: torch.Tensor, frozen: torch.T
         hits = (per_loop[-1].argmax(dim=-1) == target) & masked
         count = masked.sum()
         accuracy = hits.sum() / count.clamp(min=1)
-    return LossOutput(loss, losses, accuracy, count, loops)
+    if carried is not None:
+        carried = (carried.detach(), per_loop[-1].detach())
+    return LossOutput(loss, losses, accuracy, count, loops), carried
+
+
+@dataclass
+class Carry:
+    """Training boards carried from one step to the next (loss.segments > 1), TRM-style.
+
+    A row keeps its puzzle for up to `segments` steps: between steps its hidden state is
+    carried (detached) and a share of its still-masked cells, the ones the model was most
+    sure of, is revealed, as the sampler would commit them; so the network learns to read a
+    state left by its previous step on a slightly fuller board. A row is replaced by a fresh
+    board once it has run `segments` steps, has nothing left masked, or its last prediction
+    of every masked cell was right (TRM's halting, decided here by the target).
+    """
+
+    target: torch.Tensor  # (B, T) long
+    frozen: torch.Tensor  # (B, T) bool
+    noisy: torch.Tensor  # (B, T) long, MASK where still hidden
+    state: torch.Tensor  # (B, T, D) detached; zeros for a fresh row
+    confidence: torch.Tensor  # (B, T) the last step's top probability per cell (detached)
+    done: torch.Tensor  # (B,) bool: replace this row at the next step
+    age: torch.Tensor  # (B,) long, steps this row has run
+
+
+def carried_boards(carry: Carry | None, target: torch.Tensor, frozen: torch.Tensor, config: LossConfig, mask_id: int,
+                   d_model: int, generator: torch.Generator | None = None) -> Carry:
+    """The boards of this step: the carried rows advanced by one reveal, the finished ones
+    replaced by the batch's fresh rows (target, frozen (B, T); masked as diffusion_loss does)."""
+    batch = target.shape[0]
+    device = target.device
+    t = sample_t(batch, t_min=config.t_min, low_discrepancy=config.low_discrepancy, generator=generator,
+                 device=device, power=config.t_power)
+    fresh_noisy, _ = mask_tokens(target, frozen, t, mask_id, generator=generator)
+    if carry is None or carry.target.shape != target.shape:  # first step, or a smaller last batch
+        zeros = torch.zeros((*target.shape, d_model), device=device)
+        return Carry(target, frozen, fresh_noisy, zeros, torch.zeros(target.shape, device=device),
+                     torch.zeros(batch, dtype=torch.bool, device=device), torch.zeros(batch, dtype=torch.long, device=device))
+    answer = ~carry.frozen & (carry.target != IGNORE)
+    still = (carry.noisy == mask_id) & answer  # (B, T)
+    share = torch.rand(batch, generator=generator, device=device) * config.reveal_max
+    reveal_count = (share * still.sum(1)).floor().long()  # (B,)
+    score = carry.confidence.masked_fill(~still, -1.0)
+    rank = torch.empty_like(score, dtype=torch.long)
+    rank.scatter_(1, score.argsort(1, descending=True), torch.arange(score.shape[1], device=device).expand_as(score))
+    reveal = still & (rank < reveal_count[:, None])  # the most confident masked cells
+    noisy = torch.where(reveal, carry.target, carry.noisy)
+    left = ((noisy == mask_id) & answer).any(1)
+    new = carry.done | (carry.age >= config.segments) | ~left  # (B,)
+    row = new[:, None]
+    return Carry(
+        target=torch.where(row, target, carry.target),
+        frozen=torch.where(row, frozen, carry.frozen),
+        noisy=torch.where(row, fresh_noisy, noisy),
+        state=carry.state.masked_fill(new[:, None, None], 0.0),
+        confidence=carry.confidence,
+        done=torch.zeros_like(new),
+        age=carry.age.masked_fill(new, 0),
+    )
+
+
+def carry_loss(model: torch.nn.Module, carry: Carry | None, target: torch.Tensor, frozen: torch.Tensor,
+               config: LossConfig, *, generator: torch.Generator | None = None) -> tuple[LossOutput, Carry]:
+    """One training loss on carried boards (loss.segments > 1): (LossOutput, the carry for the next step)."""
+    net_config = model.config if hasattr(model, "config") else model._orig_mod.config
+    loops = draw_loops(net_config.loops, config.loop_sampling, generator)
+    same_device = generator if generator is not None and generator.device == target.device else None
+    boards = carried_boards(carry, target, frozen, config, net_config.mask_id, net_config.d_model, same_device)
+    answer = ~boards.frozen & (boards.target != IGNORE)
+    masked = (boards.noisy == net_config.mask_id) & answer
+    t = masked.sum(-1) / answer.sum(-1).clamp(min=1)  # (B,) only for the record: masked_ce ignores it
+    out, (state, logits) = _supervise(model, net_config, boards.noisy, masked, boards.target, answer, t, config, loops,
+                                      state=boards.state)
+    probs = logits.float().softmax(-1)
+    confidence, guess = probs.max(-1)  # (B, T)
+    solved = ((guess == boards.target) | ~masked).all(1)
+    boards.state, boards.confidence, boards.done, boards.age = state, confidence, solved, boards.age + 1
+    return out, boards

@@ -15,7 +15,7 @@ import lightning as L
 import torch
 
 from .codecs import Codec, codec_from_config
-from .diffusion import LossConfig, diffusion_loss
+from .diffusion import Carry, LossConfig, carry_loss, diffusion_loss
 from .model import Denoiser, DenoiserConfig
 
 
@@ -94,6 +94,7 @@ class SolverModule(L.LightningModule):
         self.ema = EMA(self.net, decay) if decay else None
         self.__dict__["_compiled"] = None  # not a submodule: keeps state_dict keys free of _orig_mod
         self.last_solve_rate: float | None = None
+        self.carry: Carry | None = None  # carried training boards (loss.segments > 1); a resumed run starts fresh ones
         self.bar_metrics: dict[str, float] = {}  # what the progress bar shows besides Lightning's (solver.train.progress_bar)
 
     def compile_net(self) -> None:
@@ -109,7 +110,10 @@ class SolverModule(L.LightningModule):
     # ------------------------------------------------------------------ steps
     def training_step(self, batch: list[torch.Tensor], batch_idx: int) -> torch.Tensor:
         _, frozen, target = batch
-        out = diffusion_loss(self.train_net, target, frozen, self.loss_config)
+        if self.loss_config.segments > 1:
+            out, self.carry = carry_loss(self.train_net, self.carry, target, frozen, self.loss_config)
+        else:
+            out = diffusion_loss(self.train_net, target, frozen, self.loss_config)
         log_every = self.train_config.get("log_every", 25)
         # Nothing here reads a value back from the device (that would wait for the step's kernels):
         # the logged values stay tensors, which the loggers read only at their log steps. Not on the

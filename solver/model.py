@@ -12,6 +12,10 @@ hidden state is rewritten, and the embeddings get gradient from every pass (also
 truncated backprop). Without a loop embedding (`loop_embedding=False`) every pass is the
 same function, so a model may be looped past its trained count (up to `max_loops`).
 
+A carried state (`carry_state`, TRM's latent carried across supervision steps) starts each
+denoising step from the last one's hidden state, h_0 = prelude(e) + s, so the depth that
+reasons about a board grows with the steps of a solve instead of restarting at every step.
+
 Plain MDM: loops=1. R-MDM: prelude_layers = coda_layers = 0, loops > 1. LoopMDM: a prelude,
 a looped core and a coda. Blocks are pre-norm, attention is bidirectional
 (`scaled_dot_product_attention` without a causal mask). With `attention="peers"` (grid tasks)
@@ -64,6 +68,8 @@ class DenoiserConfig(BaseModel):
     time_conditioning: bool = Field(False, description="add an embedding of t (masked fraction) to the input of each pass")
     input_injection: bool = Field(False, description="add the embedded input (tokens + positions) to the input of every core pass")
     loop_embedding: bool = Field(True, description="a learned embedding per loop index; without it every pass is the same function")
+    carry_state: bool = Field(False, description="the hidden state of one denoising step starts the next (TRM's carried "
+                              "latent): h_0 = prelude(e) + s; needs input_injection")
     positions: Literal["grid", "sequence", "steps"] = "grid"
     attention: Literal["full", "peers"] = Field(
         "full", description="full: every position attends to all; peers (grid only): a cell attends to its row, column and box"
@@ -89,6 +95,8 @@ class DenoiserConfig(BaseModel):
             n = self.box_rows * self.box_cols
             if n * n != self.seq_len:
                 raise ValueError(f"a {n}x{n} grid has {n * n} cells, not seq_len={self.seq_len}")
+        if self.carry_state and not self.input_injection:
+            raise ValueError("carry_state needs input_injection: a carried state must be told the board it now reads")
         if self.attention == "peers" and self.positions != "grid":
             raise ValueError(f"attention='peers' needs grid positions (row, column, box), not positions={self.positions!r}")
         if self.positions == "steps":
@@ -214,9 +222,13 @@ class Denoiser(nn.Module):
 
     # ------------------------------------------------------------------ the three stages
     def begin(
-        self, tokens: torch.Tensor, t: torch.Tensor | None = None, frozen: torch.Tensor | None = None
+        self, tokens: torch.Tensor, t: torch.Tensor | None = None, frozen: torch.Tensor | None = None,
+        state: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Embeddings + prelude. tokens (B, T), t (B,) or None -> h (B, T, D), cond or None.
+
+        `state` (B, T, D), the last hidden state of the previous denoising step (carry_state
+        models; zeros on a fresh board), is added to the prelude's output.
 
         `cond` is what every core pass adds to its input: (B, 1, D) time conditioning,
         (B, T, D) with input injection, None for neither. Without t, a time-conditioned
@@ -224,7 +236,8 @@ class Denoiser(nn.Module):
         bool, as training and the sampler do; without frozen either, of the whole sequence.
         """
         e, cond = self._embed(tokens, t, frozen)
-        return self._prelude(e), cond
+        h = self._prelude(e)
+        return (h if state is None else h + state.to(h.dtype)), cond
 
     def _embed(self, tokens, t, frozen) -> tuple[torch.Tensor, torch.Tensor | None]:
         """tokens (B, T) -> e (B, T, D) = token + positions (+ time), and cond (see begin)."""
@@ -280,8 +293,13 @@ class Denoiser(nn.Module):
         all_loops: bool = False,
         grad_loops: int | None = None,
         frozen: torch.Tensor | None = None,
-    ) -> torch.Tensor | list[torch.Tensor]:
+        state: torch.Tensor | None = None,
+        return_state: bool = False,
+    ) -> torch.Tensor | list[torch.Tensor] | tuple[torch.Tensor | list[torch.Tensor], torch.Tensor]:
         """tokens (B, T) -> logits (B, T, V), or per-loop logits (a list of `loops`) with all_loops.
+
+        `state` (B, T, D) is a carried hidden state (see begin); with return_state the result is
+        (logits, h) where h (B, T, D) is the last core pass's output, the next step's state.
 
         grad_loops=k runs all but the last k core passes under no_grad (TRM-style truncated
         backprop); the prelude then runs without grad too (with input injection the
@@ -298,13 +316,16 @@ class Denoiser(nn.Module):
             e, cond = self._embed(tokens, t, frozen)
         with torch.set_grad_enabled(grad and free == 0):
             h = self._prelude(e)
+            if state is not None:
+                h = h + state.to(h.dtype)
         outputs: list[torch.Tensor] = []
         for index in range(loops):
             with torch.set_grad_enabled(grad and index >= free):
                 h = self.loop(h, cond, index)
                 if all_loops or index == loops - 1:
                     outputs.append(self.finish(h, cond))
-        return outputs if all_loops else outputs[-1]
+        result = outputs if all_loops else outputs[-1]
+        return (result, h) if return_state else result
 
     # ------------------------------------------------------------------ compute accounting
     def nfe_per_step(self, loops: int, readouts: int = 1) -> int:

@@ -4,7 +4,8 @@ One pure function, `sample(model, tokens, frozen, options)`, used by the evaluat
 verifier-guided solver, the app and the tests. Per step, a row's masked positions are
 predicted by prelude -> core x loops -> coda, and the planned number of them is committed
 (`commit_schedule`), chosen by an unmasking policy. Given (frozen) and already committed
-tokens never change. Compute is counted exactly: NFE = prelude + core + coda passes per
+tokens never change. A `carry_state` model's rows start each step from their last step's
+hidden state (TRM's carried latent). Compute is counted exactly: NFE = prelude + core + coda passes per
 row (`model.nfe_per_step`), layer evaluations likewise, summed over the steps a row ran.
 
     from solver.sampler import SampleOptions, sample
@@ -124,7 +125,7 @@ def _model_device(model: Any, fallback: torch.device) -> torch.device:
 
 
 def _run_loops(model, h, cond, loops: int, options: SampleOptions, masked: torch.Tensor, readouts: bool, on_readout):
-    """Core passes for one step over N rows. Returns (logits (N,T,V), loops run per row (N,)).
+    """Core passes for one step over N rows. Returns (logits (N,T,V), loops run per row (N,), h (N,T,D)).
 
     Adaptive rows drop out of the batch once converged, so they cost nothing more. With
     per-loop `readouts` the coda runs after every loop (then `on_readout(index, live,
@@ -171,7 +172,7 @@ def _run_loops(model, h, cond, loops: int, options: SampleOptions, masked: torch
                 break
     if not readouts:
         logits = model.finish(h, cond)
-    return logits, ran
+    return logits, ran, h
 
 
 
@@ -191,25 +192,29 @@ def predict(
     on_readout: Callable[[int, torch.Tensor, torch.Tensor], None] | None = None,
     readouts: bool = False,
     mask_id: int | None = None,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    state: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """One denoising step's network evaluation for N rows: `current` (N,T) ids, `still` (N,T)
-    their masked answer positions, `answer_len` (N,) float. Returns (logits (N,T,V) float with
-    MASK at -inf, loops run (N,), NFE (N,), layer evaluations (N,))."""
+    their masked answer positions, `answer_len` (N,) float, `state` (N,T,D) the carried hidden
+    state of a carry_state model (None: a fresh start). Returns (logits (N,T,V) float with
+    MASK at -inf, loops run (N,), NFE (N,), layer evaluations (N,), last hidden state (N,T,D))."""
     time_conditioned = bool(getattr(model.config, "time_conditioning", False))
     t = still.sum(1).float() / answer_len if time_conditioned else None
-    h, cond = model.begin(current, t)
+    h, cond = model.begin(current, t) if state is None else model.begin(current, t, state=state)
     per_loop = readouts or on_readout is not None or (options.adaptive and options.adaptive_on == "predictions")
-    logits, ran = _run_loops(model, h, cond, loops, options, still, per_loop, on_readout)
+    logits, ran, h = _run_loops(model, h, cond, loops, options, still, per_loop, on_readout)
     read = ran if per_loop else torch.ones_like(ran)
     logits = logits.float()
     logits[..., resolve_mask_id(model, mask_id)] = float("-inf")
-    return logits, ran, pass_cost(model.nfe_per_step, ran, read), pass_cost(model.layer_evals_per_step, ran, read)
+    return logits, ran, pass_cost(model.nfe_per_step, ran, read), pass_cost(model.layer_evals_per_step, ran, read), h
 
 
 class Ledger:
     """Each row's compute over a run, counted exactly: NFE, layer evaluations, loops, steps."""
 
-    def __init__(self, batch: int, device: torch.device):
+    def __init__(self, batch: int, device: torch.device, carry: bool = False):
+        self.carry = carry  # keep each row's last hidden state for its next step (carry_state models)
+        self.state: torch.Tensor | None = None  # (B, T, D) once a step has run, zeros for rows not yet run
         self.nfe = torch.zeros(batch, dtype=torch.long, device=device)
         self.layers = torch.zeros_like(self.nfe)
         self.loops = torch.zeros_like(self.nfe)
@@ -226,7 +231,13 @@ class Ledger:
                 partial[rows[live]] += int(model.nfe_per_step(index + 1, index + 1))
                 observer.on_loop(step, index, tokens, rows[live], out, partial)
 
-        logits, ran, nfe, layers = predict(model, tokens[rows], still, answer_len[rows], loops, options, on_readout, mask_id=mask_id)
+        state = None if self.state is None else self.state[rows]
+        logits, ran, nfe, layers, h = predict(model, tokens[rows], still, answer_len[rows], loops, options, on_readout,
+                                              mask_id=mask_id, state=state)
+        if self.carry:
+            if self.state is None:
+                self.state = h.new_zeros((tokens.shape[0], *h.shape[1:]))
+            self.state[rows] = h
         self.nfe[rows] += nfe
         self.layers[rows] += layers
         self.loops[rows] += ran
@@ -373,7 +384,7 @@ def sample(
     generator = torch.Generator(device=device).manual_seed(options.seed)
 
     batch = tokens.shape[0]
-    ledger = Ledger(batch, device)
+    ledger = Ledger(batch, device, carry=bool(getattr(model.config, "carry_state", False)))
     dead = torch.zeros(batch, dtype=torch.bool, device=device)
 
     forcing = options.constrain and options.propagate

@@ -101,7 +101,7 @@ def search(
     per_node = per_node.clamp_min(1)
     generator = torch.Generator(device=device).manual_seed(options.seed)
     state = [_Row() for _ in range(batch)]
-    ledger = Ledger(batch, device)
+    ledger = Ledger(batch, device)  # no carried state: a backtrack revisits boards, so every node starts fresh
     row_nfe = ledger.nfe  # (B,) updated in place
     solved = torch.zeros(batch, dtype=torch.bool)
     dead = torch.zeros(batch, dtype=torch.bool)

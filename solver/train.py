@@ -596,8 +596,11 @@ def model_card(config: RunConfig, preset: str, data_dir: Any, datamodule: Any, n
     where = f"in {sessions} sessions (the last on {hardware})" if sessions > 1 else f"on {hardware}"
     features = "".join(
         f", {text}" for on, text in ((c.input_injection, "input injection"), (not c.loop_embedding, "no loop embedding"),
-                                     (c.attention == "peers", "peer attention (row, column, box)")) if on)
+                                     (c.attention == "peers", "peer attention (row, column, box)"),
+                                     (c.carry_state, "hidden state carried across denoising steps")) if on)
     skew = f", t drawn as u^(1/{config.loss.t_power:g})" if config.loss.t_power != 1.0 else ""
+    if config.loss.segments > 1:
+        skew += f", boards carried up to {config.loss.segments} steps (reveal < {config.loss.reveal_max:g} a step)"
     return f"""# {preset}: {config.task} {kind}
 
 {config.description.strip()}

@@ -240,3 +240,50 @@ def test_t_power_is_for_masked_ce_only():
     with pytest.raises(ValueError, match="masked_ce"):
         LossConfig(objective="mdlm", t_power=2.0)
     assert LossConfig(objective="masked_ce", t_power=2.0).t_power == 2.0
+
+
+def _carry_run(steps: int, segments: int = 3, reveal_max: float = 0.5, B: int = 8):
+    from solver.diffusion import carry_loss
+
+    net = model(input_injection=True, carry_state=True)
+    config = LossConfig(objective="masked_ce", segments=segments, reveal_max=reveal_max)
+    carry, seen = None, []
+    for step in range(steps):
+        g = torch.Generator().manual_seed(100 + step)
+        target = torch.randint(1, 5, (B, 16), generator=g)
+        frozen = torch.rand(B, 16, generator=g) < 0.4
+        out, carry = carry_loss(net, carry, target, frozen, config, generator=torch.Generator().manual_seed(step))
+        out.loss.backward()
+        seen.append((target, carry))
+    return net, seen
+
+
+def test_carried_boards_keep_their_puzzle_reveal_cells_and_are_replaced_after_segments():
+    _, seen = _carry_run(5)
+    for (_, carry), (batch_target, after) in zip(seen, seen[1:]):
+        kept = after.age > 1  # rows carried into this step
+        assert torch.equal(after.target[kept], carry.target[kept]) and torch.equal(after.frozen[kept], carry.frozen[kept])
+        before_masked = (carry.noisy == 0) & ~carry.frozen
+        now_masked = (after.noisy == 0) & ~after.frozen
+        # a carried row only loses masks (cells revealed to their true value), never gains them
+        assert not (now_masked[kept] & ~before_masked[kept]).any()
+        revealed = before_masked[kept] & ~now_masked[kept]
+        assert torch.equal(after.noisy[kept][revealed], after.target[kept][revealed])
+        assert (after.state[kept].abs().sum((1, 2)) > 0).all()
+        # a replaced row is the batch's row at that index; after `segments` steps every row is replaced
+        fresh = after.age == 1
+        assert torch.equal(after.target[fresh], batch_target[fresh])
+        assert fresh[carry.age >= 3].all()
+    assert max(int(carry.age.max()) for _, carry in seen) == 3  # no row outlives `segments`
+
+
+def test_a_carried_state_is_detached_and_the_loss_trains_the_network():
+    net, seen = _carry_run(2)
+    _, carry = seen[-1]
+    assert not carry.state.requires_grad and carry.confidence.shape == carry.noisy.shape
+    assert net.tok_emb.weight.grad is not None and net.tok_emb.weight.grad.abs().sum() > 0
+
+
+def test_segments_are_for_masked_ce_only():
+    with pytest.raises(ValueError, match="segments=4 needs objective=masked_ce"):
+        LossConfig(objective="mdlm", segments=4)

@@ -175,3 +175,21 @@ def test_peer_attention_hides_non_peers():
 def test_peer_attention_is_for_grids_only():
     with pytest.raises(ValueError, match="grid positions"):
         DenoiserConfig(vocab_size=10, seq_len=14, positions="sequence", attention="peers")
+
+
+def test_a_carried_state_is_added_to_the_first_pass_and_zeros_change_nothing():
+    model = Denoiser(config(loops=2, input_injection=True, carry_state=True)).eval()
+    x = tokens()
+    plain = model(x)
+    logits, h = model(x, state=torch.zeros(3, 16, 32), return_state=True)
+    assert torch.allclose(logits[..., 1:], plain[..., 1:], atol=1e-6) and h.shape == (3, 16, 32)
+    moved, h2 = model(x, state=h, return_state=True)
+    assert not torch.allclose(moved[..., 1:], plain[..., 1:], atol=1e-4)  # the state is read
+    begun, _ = model.begin(x, state=h)
+    assert torch.allclose(begun, model.begin(x)[0] + h, atol=1e-6)
+
+
+def test_carry_state_needs_input_injection():
+    with pytest.raises(ValidationError, match="carry_state needs input_injection"):
+        config(carry_state=True)
+    assert not config().carry_state  # off by default: every checkpoint loads as before

@@ -316,3 +316,27 @@ def test_loop_counts_past_training_need_a_model_without_a_loop_embedding_or_cons
         loop_plan(embedded, SampleOptions(loops=6, untrained_loops=True))
     shared = _real_denoiser(loop_embedding=False, input_injection=True)  # every pass the same function
     assert supported_loops(shared) == 5 and loop_plan(shared, SampleOptions(loops=5)) == 5
+
+
+@pytest.mark.parametrize("adaptive", [False, True])
+def test_a_carried_state_follows_its_row_and_is_read_at_the_next_step(adaptive):
+    """carry_state: each row's last hidden state starts its next step, whichever rows a step runs."""
+    from solver.model import Denoiser, DenoiserConfig
+
+    torch.manual_seed(4)
+    config = DenoiserConfig(vocab_size=5, seq_len=16, box_rows=2, box_cols=2, d_model=32, n_heads=4, core_layers=1,
+                            loops=3, input_injection=True, loop_embedding=False, carry_state=True)
+    model = Denoiser(config).eval()
+    tokens = torch.randint(1, 5, (4, 16), generator=torch.Generator().manual_seed(1))
+    frozen = torch.rand(4, 16, generator=torch.Generator().manual_seed(2)) < 0.3
+    frozen[0] = torch.rand(16, generator=torch.Generator().manual_seed(5)) < 0.7  # rows finish at different steps
+    tokens = tokens.masked_fill(~frozen, 0)
+    options = SampleOptions(adaptive=adaptive, adaptive_threshold=0.3)
+    together = sample(model, tokens, frozen, options)
+    for row in range(4):
+        alone = sample(model, tokens[row:row + 1], frozen[row:row + 1], options)
+        assert torch.equal(alone.tokens[0], together.tokens[row])
+    # the same weights without carrying decode differently: the state is really passed on
+    fresh = Denoiser(config.model_copy(update={"carry_state": False})).eval()
+    fresh.load_state_dict(model.state_dict())
+    assert not torch.equal(sample(fresh, tokens, frozen, options).tokens, together.tokens)

@@ -189,3 +189,14 @@ def test_real_process_prints_one_line_and_no_traceback(tmp_path):
     assert proc.stderr.strip() == (f"rmdm train: error: {preset}: model.d_model=60 is not divisible by "
                                    "model.n_heads=8")
     assert "Traceback" not in proc.stderr and not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("overrides", [
+    ["model.carry_state=true", "model.input_injection=true"],
+    ["loss.segments=4", "loss.objective=masked_ce"],
+])
+def test_a_carried_state_and_carried_boards_come_together(overrides):
+    one_line_error(r"model\.carry_state=.* with loss\.segments=", raw=SUDOKU, overrides=overrides)
+    config = load_run_config(raw=SUDOKU, overrides=["model.carry_state=true", "model.input_injection=true",
+                                                    "loss.segments=4", "loss.objective=masked_ce"])
+    assert config.model.carry_state and config.loss.segments == 4
