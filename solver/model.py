@@ -13,7 +13,8 @@ truncated backprop). Without a loop embedding (`loop_embedding=False`) every pas
 same function, so a model may be looped past its trained count (up to `max_loops`).
 
 A carried state (`carry_state`, TRM's latent carried across supervision steps) starts each
-denoising step from the last one's hidden state, h_0 = prelude(e) + s, so the depth that
+denoising step from the last one's hidden state, h_0 = prelude(e) + g * s (g a learned
+per-channel gate, zero at init), so the depth that
 reasons about a board grows with the steps of a solve instead of restarting at every step.
 
 Plain MDM: loops=1. R-MDM: prelude_layers = coda_layers = 0, loops > 1. LoopMDM: a prelude,
@@ -69,7 +70,7 @@ class DenoiserConfig(BaseModel):
     input_injection: bool = Field(False, description="add the embedded input (tokens + positions) to the input of every core pass")
     loop_embedding: bool = Field(True, description="a learned embedding per loop index; without it every pass is the same function")
     carry_state: bool = Field(False, description="the hidden state of one denoising step starts the next (TRM's carried "
-                              "latent): h_0 = prelude(e) + s; needs input_injection")
+                              "latent): h_0 = prelude(e) + g * s, g a learned gate (zero at init); needs input_injection")
     positions: Literal["grid", "sequence", "steps"] = "grid"
     attention: Literal["full", "peers"] = Field(
         "full", description="full: every position attends to all; peers (grid only): a cell attends to its row, column and box"
@@ -206,6 +207,9 @@ class Denoiser(nn.Module):
         self.core = stack(c.core_layers)
         self.coda = stack(c.coda_layers)
         self.loop_emb = nn.Embedding(c.max_loops, c.d_model) if c.loop_embedding else None
+        # carry_state: a per-channel gate on the carried state, zero at init (ReZero-style), so training starts as
+        # if every step were fresh; an ungated state (unit scale) drowns the embedded input (std ~0.02 at init)
+        self.state_gate = nn.Parameter(torch.zeros(c.d_model)) if c.carry_state else None
         self.loop_norm = nn.LayerNorm(c.d_model)
         self.final_norm = nn.LayerNorm(c.d_model)
         self.head = nn.Linear(c.d_model, c.vocab_size)
@@ -236,8 +240,15 @@ class Denoiser(nn.Module):
         bool, as training and the sampler do; without frozen either, of the whole sequence.
         """
         e, cond = self._embed(tokens, t, frozen)
-        h = self._prelude(e)
-        return (h if state is None else h + state.to(h.dtype)), cond
+        return self._carry_in(self._prelude(e), state), cond
+
+    def _carry_in(self, h: torch.Tensor, state: torch.Tensor | None) -> torch.Tensor:
+        """h_0 = prelude(e) + gate * s for a carried state s (B, T, D); h unchanged without one."""
+        if state is None:
+            return h
+        if self.state_gate is None:
+            raise ValueError("this model was not trained with a carried state (carry_state=False)")
+        return h + self.state_gate * state.to(h.dtype)
 
     def _embed(self, tokens, t, frozen) -> tuple[torch.Tensor, torch.Tensor | None]:
         """tokens (B, T) -> e (B, T, D) = token + positions (+ time), and cond (see begin)."""
@@ -315,9 +326,7 @@ class Denoiser(nn.Module):
         with torch.set_grad_enabled(grad and (free == 0 or self.config.input_injection)):
             e, cond = self._embed(tokens, t, frozen)
         with torch.set_grad_enabled(grad and free == 0):
-            h = self._prelude(e)
-            if state is not None:
-                h = h + state.to(h.dtype)
+            h = self._carry_in(self._prelude(e), state)
         outputs: list[torch.Tensor] = []
         for index in range(loops):
             with torch.set_grad_enabled(grad and index >= free):

@@ -282,6 +282,7 @@ def test_a_carried_state_is_detached_and_the_loss_trains_the_network():
     _, carry = seen[-1]
     assert not carry.state.requires_grad and carry.confidence.shape == carry.noisy.shape
     assert net.tok_emb.weight.grad is not None and net.tok_emb.weight.grad.abs().sum() > 0
+    assert net.state_gate.grad.abs().sum() > 0  # the shut gate gets gradient once a state is carried: it can open
 
 
 def test_segments_are_for_masked_ce_only():

@@ -181,12 +181,17 @@ def test_a_carried_state_is_added_to_the_first_pass_and_zeros_change_nothing():
     model = Denoiser(config(loops=2, input_injection=True, carry_state=True)).eval()
     x = tokens()
     plain = model(x)
+    with torch.no_grad():  # the gate starts shut: a carried state changes nothing until training opens it
+        assert torch.allclose(model(x, state=torch.randn(3, 16, 32))[..., 1:], plain[..., 1:], atol=1e-6)
+        model.state_gate.fill_(0.5)
     logits, h = model(x, state=torch.zeros(3, 16, 32), return_state=True)
     assert torch.allclose(logits[..., 1:], plain[..., 1:], atol=1e-6) and h.shape == (3, 16, 32)
     moved, h2 = model(x, state=h, return_state=True)
     assert not torch.allclose(moved[..., 1:], plain[..., 1:], atol=1e-4)  # the state is read
     begun, _ = model.begin(x, state=h)
-    assert torch.allclose(begun, model.begin(x)[0] + h, atol=1e-6)
+    assert torch.allclose(begun, model.begin(x)[0] + 0.5 * h, atol=1e-6)
+    with pytest.raises(ValueError, match="not trained with a carried state"):
+        Denoiser(config()).begin(x, state=h)
 
 
 def test_carry_state_needs_input_injection():
