@@ -178,3 +178,23 @@ def test_training_logs_without_reading_the_device_every_step(tmp_path):
     assert isinstance(module.bar_metrics["train/loss"], float)  # read at batch 4, the last log step
     assert "train/loss" not in trainer.progress_bar_metrics  # Lightning no longer converts it every batch
     assert bar.get_metrics(trainer, module)["train/loss"] == module.bar_metrics["train/loss"]
+
+
+def test_training_steps_carry_their_boards_with_loss_segments():
+    codec = SudokuCodec(SudokuShape(2, 2))
+    model = {"vocab_size": codec.vocab_size, "seq_len": codec.seq_len, "mask_id": codec.mask_id, "positions": "grid",
+             "box_rows": 2, "box_cols": 2, "d_model": 16, "n_heads": 2, "core_layers": 1, "loops": 2,
+             "input_injection": True, "carry_state": True}
+    train_config = dict(lr=1e-3, weight_decay=0.01, betas=[0.9, 0.98], warmup_steps=10, max_steps=100, min_lr_ratio=0.1)
+    module = SolverModule(model, {"objective": "masked_ce", "segments": 3}, train_config, codec.to_config())
+    module.log = module.log_dict = lambda *a, **k: None  # no Trainer here
+    g = torch.Generator().manual_seed(0)
+    batch = lambda: [None, torch.rand(4, 16, generator=g) < 0.3, torch.randint(1, 5, (4, 16), generator=g)]  # noqa: E731
+    assert module.carry is None
+    module.training_step(batch(), 0).backward()
+    first = module.carry.target.clone()
+    module.training_step(batch(), 1)
+    carried = module.carry.age == 2
+    assert carried.any()  # an untrained network gets its boards wrong: they are carried
+    assert torch.equal(module.carry.target[carried], first[carried])  # carried rows keep their puzzle
+    assert module.carry.state.shape == (4, 16, 16) and not module.carry.state.requires_grad
