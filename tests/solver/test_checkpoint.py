@@ -35,6 +35,18 @@ def test_round_trip_identical_logits(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
 
 
+def test_a_carry_state_model_round_trips_with_its_gate(tmp_path):
+    path, model, codec = saved(tmp_path, input_injection=True, carry_state=True)
+    with torch.no_grad():
+        model.state_gate.fill_(0.25)
+    save_checkpoint(path, model, codec, {}, "# carry")
+    loaded = load(path).model
+    assert loaded.config.carry_state and torch.equal(loaded.state_gate, model.state_gate)
+    tokens = codec.encode("1.3..4.......3.1").tokens[None]
+    state = torch.randn(1, 16, 32)
+    assert torch.equal(loaded(tokens, state=state), model(tokens, state=state))
+
+
 def test_countdown_round_trip(tmp_path):
     codec = CountdownCodec(3, 12, 20)
     model = Denoiser(DenoiserConfig(vocab_size=codec.vocab_size, seq_len=codec.seq_len, positions="sequence",
