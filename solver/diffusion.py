@@ -167,18 +167,12 @@ def _supervise(model, net_config, noisy: torch.Tensor, masked: torch.Tensor, tar
     weights = [w / total for w in weights]
 
     t_model = masked.sum(-1) / answer.sum(-1).clamp(min=1) if net_config.time_conditioning else None
-    carried = None
-    extra = {} if state is None else {"state": state, "return_state": True}
+    carry = {} if state is None else {"state": state, "return_state": True}
+    out = model(noisy, t_model, loops=loops, all_loops=config.supervision != "final", grad_loops=config.grad_loops,
+                **carry)
+    per_loop, h = out if state is not None else (out, None)
     if config.supervision == "final":
-        per_loop = model(noisy, t_model, loops=loops, grad_loops=config.grad_loops, **extra)
-        weights = [1.0]
-    else:
-        per_loop = model(noisy, t_model, loops=loops, all_loops=True, grad_loops=config.grad_loops, **extra)
-    if state is not None:
-        per_loop, h = per_loop
-        carried = h
-    if config.supervision == "final":
-        per_loop = [per_loop]
+        per_loop, weights = [per_loop], [1.0]
     loss = torch.zeros((), device=target.device)
     losses = []
     for logits, weight in zip(per_loop, weights):
@@ -190,8 +184,7 @@ def _supervise(model, net_config, noisy: torch.Tensor, masked: torch.Tensor, tar
         hits = (per_loop[-1].argmax(dim=-1) == target) & masked
         count = masked.sum()
         accuracy = hits.sum() / count.clamp(min=1)
-    if carried is not None:
-        carried = (carried.detach(), per_loop[-1].detach())
+    carried = None if h is None else (h.detach(), per_loop[-1].detach())
     return LossOutput(loss, losses, accuracy, count, loops), carried
 
 
