@@ -14,6 +14,11 @@
 #         under 10 minutes)
 # OUTDIR  where the parts go (default $OUT, else runs/gpu-out)
 #
+# FIT_SECONDS: on a fresh run, time the preset first (benchmarks/bench_train_rate.py) and give the
+#   run the max_steps whose training fits this many seconds, so its learning-rate schedule ends
+#   when the chunk does (a one-chunk GPU session); without it the preset's train.max_steps stands.
+#   FIT_ARGS: extra arguments for that timing (e.g. "--steps 2 --warmup 1" in a CPU check).
+# EVAL_FILES: puzzle files (space-separated) also evaluated, into RUN/eval-<name>, before packing.
 # TRAIN_ARGS / EVAL_ARGS: extra arguments for rmdm train / rmdm eval (the CPU check of this script:
 #   TRAIN_ARGS="--max-steps 3 --set train.final_solve_puzzles=4" EVAL_ARGS="--limit 4" PYTHON=python ...).
 # Wheels: Python packages the machine lacks (pydantic there) are installed from .whl/ when it
@@ -53,10 +58,22 @@ PY
     if [ -f "$run/checkpoints/last.ckpt" ]; then
         "$py" -m rmdm train --resume "$run" --max-minutes "$minutes" --no-progress ${TRAIN_ARGS:-}
     else
-        "$py" -m rmdm train --config "$preset" --data "$data" --out "$run" --max-minutes "$minutes" --no-progress ${TRAIN_ARGS:-}
+        fit=()
+        if [ -n "${FIT_SECONDS:-}" ]; then
+            steps=$("$py" -m benchmarks.bench_train_rate "$preset" --data "$data" --budget "$FIT_SECONDS" --print-steps ${FIT_ARGS:-}) \
+                && fit=(--max-steps "$steps") && echo "schedule fitted to ${FIT_SECONDS} s: $steps steps" \
+                || echo "timing failed: the preset's schedule stands"
+        fi
+        "$py" -m rmdm train --config "$preset" --data "$data" --out "$run" --max-minutes "$minutes" --no-progress \
+            "${fit[@]}" ${TRAIN_ARGS:-}
     fi
     echo "chunk trained in $(( $(date +%s) - started )) s"
     "$py" -m rmdm eval --checkpoint "$run/export" --data "$data" --split test --quiet --out "$run/eval-test" ${EVAL_ARGS:-}
+    for file in ${EVAL_FILES:-}; do
+        name=$(basename "$file"); name=${name%.*}
+        "$py" -m rmdm eval --checkpoint "$run/export" --data "$file" --quiet --out "$run/eval-$name" ${EVAL_ARGS:-} \
+            || echo "evaluation of $file failed"
+    done
 } 2>&1 | tee "$log"
 # what a later chunk and the card need: the last checkpoint, logs, export, evaluation; not the step snapshots
 (cd "$(dirname "$run")" && tar -czf - --exclude='checkpoints/step*.ckpt' --exclude='checkpoints/last-v*.ckpt' "$(basename "$run")") \

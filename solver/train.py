@@ -479,27 +479,13 @@ def train(config: RunConfig | None, *, data_dir: str | Path | None = None, out: 
 
     import lightning as L
 
-    from .data import PuzzleDataModule
-    from .lightning_module import SolverModule
-
     quiet_lightning()
     if run.spec is not None:
         run.data_dir = generate_dataset(run.spec, config.data.cache_dir)
     set_cpu_threads(config.train.threads)
     L.seed_everything(run.seed, workers=True, verbose=False)
-    datamodule = PuzzleDataModule(
-        run.data_dir, config.train.batch_size, train_split=config.data.train_split, val_split=config.data.val_split,
-        augment=config.data.augment, max_train_records=config.data.max_train_records,
-        max_val_records=config.data.max_val_records, num_workers=config.train.num_workers, seed=run.seed,
-        codec_format=config.data.codec,
-    )
-    codec = datamodule.codec
-    if codec.task != config.task:
-        raise ConfigError(f"{run.data_dir}: a {codec.task} dataset, but the config trains {config.task}")
-    datamodule.check_files()  # a truncated or corrupt file is one line now, before the run directory is made
+    datamodule, module = build_module(config, run.data_dir, run.seed)
     record_run(run, command)
-    module = SolverModule(model_config(config, codec), config.loss.model_dump(mode="json"),
-                          config.train.model_dump(mode="json"), codec.to_config())
     trainer = build_trainer(config, run.run_dir, max_minutes, progress, logger, session=len(run.saved["resumes"]))
     if use_compile(config, "gpu" if on_cuda(trainer) else "cpu"):
         module.compile_net()
@@ -514,6 +500,27 @@ def train(config: RunConfig | None, *, data_dir: str | Path | None = None, out: 
         return TrainResult(run.run_dir, run.run_dir / "export", trainer.global_step, 0.0, None, 0, "", primary=False)
     start = next((cb.step for cb in trainer.callbacks if type(cb).__name__ == "SessionStart"), 0)
     return export_run(run, module, trainer, datamodule, (time.time() - started) / 60, export_dir, start)
+
+
+def build_module(config: RunConfig, data_dir: str | Path, seed: int) -> tuple[Any, Any]:
+    """The data module (its files checked: a truncated or corrupt one is one line now, before the
+    run directory is made) and the untrained SolverModule a config describes."""
+    from .data import PuzzleDataModule
+    from .lightning_module import SolverModule
+
+    datamodule = PuzzleDataModule(
+        data_dir, config.train.batch_size, train_split=config.data.train_split, val_split=config.data.val_split,
+        augment=config.data.augment, max_train_records=config.data.max_train_records,
+        max_val_records=config.data.max_val_records, num_workers=config.train.num_workers, seed=seed,
+        codec_format=config.data.codec,
+    )
+    codec = datamodule.codec
+    if codec.task != config.task:
+        raise ConfigError(f"{data_dir}: a {codec.task} dataset, but the config trains {config.task}")
+    datamodule.check_files()
+    module = SolverModule(model_config(config, codec), config.loss.model_dump(mode="json"),
+                          config.train.model_dump(mode="json"), codec.to_config())
+    return datamodule, module
 
 
 def on_cuda(trainer: Any) -> bool:
