@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "gen": "data_gen.cli",
     "train": "solver.train_cli",
     "eval": "solver.eval_cli",
+    "export": "solver.export_cli",
     "app": "rmdm.app_cmd",
 }
 
