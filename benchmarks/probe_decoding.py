@@ -80,7 +80,7 @@ def main() -> None:
     from solver.lightning_module import SolverModule
     from solver.model import Denoiser
 
-    module = SolverModule.load_from_checkpoint(args.checkpoint, map_location="cpu")
+    module = SolverModule.load_from_checkpoint(args.checkpoint, map_location="cpu", weights_only=True)
     carried = module.export_net()
     fresh = Denoiser(carried.config.model_copy(update={"carry_state": False})).eval()
     fresh.load_state_dict({name: w for name, w in carried.state_dict().items() if name != "state_gate"})

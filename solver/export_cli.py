@@ -7,12 +7,14 @@ checkpoint directory that `rmdm eval`, `rmdm solve` and the app load.
 `rmdm train` exports the run's end; this exports any point of it, so runs of an ablation compare at
 equal steps (a snapshot is kept every train.val_every steps while the run is the newest checkpoint:
 `checkpoints/step<N>.ckpt`). The weights are the EMA weights when the run keeps an EMA, as in
-`rmdm train`'s export. Only the run's own checkpoints are read (they hold pickled training state).
+`rmdm train`'s export. The checkpoint is read with `weights_only` (tensors and plain data: a file
+holding anything else is refused, never unpickled).
 """
 
 from __future__ import annotations
 
 import argparse
+import pickle
 import sys
 from pathlib import Path
 
@@ -62,8 +64,15 @@ def export(run_dir: str | Path, out: str | Path, step: int | None = None) -> Pat
         raise ConfigError(f"{out}: already exists (choose a new --out)")
     saved = read_run_config(run_dir)
     path = checkpoint_path(run_dir, step)
-    module = SolverModule.load_from_checkpoint(path, map_location="cpu")
-    steps = int(torch.load(path, map_location="cpu", weights_only=False).get("global_step", 0))
+    try:  # one read; tensors and plain data only, so nothing in the file is unpickled as code
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise ConfigError(f"{path}: holds more than tensors and plain data, not read "
+                          f"({str(err).splitlines()[0]})") from None
+    module = SolverModule(**checkpoint["hyper_parameters"])
+    module.load_state_dict(checkpoint["state_dict"])
+    module.on_load_checkpoint(checkpoint)  # the EMA weights, when the run keeps them
+    steps = int(checkpoint.get("global_step", 0))
     config = saved["config"]
     manifest = None
     if saved.get("data_dir"):

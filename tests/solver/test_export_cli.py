@@ -28,6 +28,10 @@ def run(tmp_path_factory):
                  preset="tiny")
 
 
+class Payload:
+    """An object a weights_only load refuses (a checkpoint could carry code this way)."""
+
+
 def weights(path):
     return load(path).model.state_dict()
 
@@ -73,3 +77,7 @@ def test_a_missing_run_and_a_damaged_checkpoint_are_named(run, tmp_path, capsys)
     assert main(["export", str(damaged), "--out", str(tmp_path / "y")]) == 2
     assert "truncated or corrupt" in capsys.readouterr().err
     assert not (tmp_path / "y").exists()
+    torch.save({"global_step": 1, "payload": Payload()}, damaged / "checkpoints" / "last.ckpt")
+    assert main(["export", str(damaged), "--out", str(tmp_path / "z")]) == 2
+    assert "holds more than tensors and plain data" in capsys.readouterr().err
+    assert not (tmp_path / "z").exists()
